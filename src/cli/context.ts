@@ -1,0 +1,16 @@
+import type { Runtime } from '../runtime/runtime.js';
+import type { Logger } from '../log.js';
+import type { Scope } from '../pipeline/scope.js';
+
+export interface GlobalFlags {
+  json?: boolean;
+  report?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export interface CommandContext {
+  runtime: Runtime;
+  log: Logger;
+  scope: Scope;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { createLogger } from '../log.js';
+import { ExitCode, InternalError, SlimError } from '../errors.js';
+import { Scope } from '../pipeline/scope.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { SLIM_VERSION } from '../version.js';
+import { buildCommand } from './commands/build.js';
+import type { CommandContext, GlobalFlags } from './context.js';
+
+/** The one place that prints errors and sets the exit code. */
+async function runAction(action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags): Promise<void> {
+  const log = createLogger({ level: flags.verbose ? 'debug' : 'info', quiet: flags.quiet ?? false });
+  const scope = new Scope({ handleSignals: true });
+  let code: number = ExitCode.error;
+  try {
+    code = await action({ runtime: new DockerRuntime(), log, scope });
+  } catch (err) {
+    const e = scope.signal.aborted && scope.signal.reason instanceof SlimError ? scope.signal.reason : err;
+    code = report(e, flags.verbose ?? false);
+  } finally {
+    if (scope.signal.aborted) process.stderr.write('slim: cleaning up…\n');
+    for (const failure of await scope.dispose()) process.stderr.write(`slim: warning: ${failure.message}\n`);
+  }
+  process.exitCode = code;
+}
+
+function report(err: unknown, verbose: boolean): number {
+  if (err instanceof SlimError) {
+    process.stderr.write(`slim: error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`slim: hint: ${err.hint}\n`);
+    if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new InternalError(String(err));
+  process.stderr.write(`slim: internal error: ${e.message}\n`);
+  if (verbose) process.stderr.write(`${e.stack}\n`);
+  else process.stderr.write('slim: hint: run again with --verbose for the stack trace, and report it\n');
+  return ExitCode.error;
+}
+
+const program = new Command('slim')
+  .description('Make a minimal, hardened image from a bloated one, from evidence of what the app uses.')
+  .version(SLIM_VERSION)
+  .option('-q, --quiet', 'print only warnings and errors')
+  .option('--verbose', 'print debug output and stack traces')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);
+  })
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program.addCommand(buildCommand((action, flags) => runAction(action, { ...program.opts(), ...flags })));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,214 @@
+import type { FileEntry, ImagePath } from '../rootfs/entry.js';
+import type { FileIndex } from '../rootfs/file-index.js';
+import { ancestors, joinInside, parentOf } from '../rootfs/safe-path.js';
+import type { ContentReader } from '../sources/content-spool.js';
+import type { AccessRecord } from '../trace/record.js';
+import type { ContainerConfig } from '../image/types.js';
+import { Selection, type Reason } from './selection.js';
+import { readElfInfo, type ElfInfo } from './elf.js';
+import { parseLdSoCache, type LdSoCacheEntry } from './ld-so-cache.js';
+import { resolveNeeded, type LdResolveContext, type Requester } from './ld-resolve.js';
+import { parseShebang } from './shebang.js';
+
+export interface ClosurePolicy {
+  /** Paths that are never the image's own at run time (kernel filesystems, probe and user mounts). */
+  ignore: ImagePath[];
+  /** `--include`: kept with everything below them. */
+  include: ImagePath[];
+  /** The command that runs: entrypoint + cmd as the container starts it. */
+  argv: string[];
+  config: ContainerConfig;
+}
+
+export interface ClosureResult {
+  selection: Selection;
+  /** Things the closure could not satisfy (a DT_NEEDED library missing from the image, …). */
+  warnings: string[];
+}
+
+const ALWAYS_IGNORED = ['/proc', '/sys', '/dev', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
+
+export function isIgnored(path: string, ignore: readonly string[]): boolean {
+  return [...ALWAYS_IGNORED, ...ignore].some((p) => path === p || path.startsWith(p.endsWith('/') ? p : p + '/'));
+}
+
+/**
+ * From what the trace saw to what the image must hold: every accessed path plus what a trace
+ * cannot see (symlinks on the way, parent directories, ELF interpreters and libraries, script
+ * interpreters, the user database), to a fixpoint. Pure over the index and a content reader.
+ */
+export async function computeClosure(index: FileIndex, records: Iterable<AccessRecord>, policy: ClosurePolicy, content: ContentReader): Promise<ClosureResult> {
+  const selection = new Selection();
+  const warnings: string[] = [];
+  const queue: ImagePath[] = [];
+  const env = envMap(policy.config.Env ?? []);
+  const pathDirs = (env.get('PATH') ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':').filter(Boolean);
+  const workdir = policy.config.WorkingDir || '/';
+
+  const keepEntry = (path: ImagePath, reason: Reason) => {
+    if (!index.has(path)) return;
+    if (selection.add(path, reason)) queue.push(path);
+  };
+  /** Keep a path as reached through the index: the symlinks on the way, and what it lands on. */
+  const keepResolved = (path: ImagePath, reason: Reason): FileEntry | undefined => {
+    const r = index.resolve(path);
+    for (const link of r.links) keepEntry(link, { why: 'symlink', from: path });
+    if (r.entry) keepEntry(r.real, reason);
+    return r.entry;
+  };
+
+  for (const rec of records) {
+    for (const p of rec.resolved && rec.resolved !== rec.path ? [rec.path, rec.resolved] : [rec.path]) {
+      if (!p.startsWith('/') || isIgnored(p, policy.ignore)) continue;
+      const r = index.resolve(p);
+      for (const link of r.links) keepEntry(link, { why: 'symlink', from: p });
+      if (r.entry) keepEntry(r.real, { why: 'traced' });
+      // The app looked up or created something here that the image lacks: keep the directory as it was.
+      else keepEntry(r.lastDir, { why: 'created-in', from: p });
+    }
+  }
+
+  const argv0 = policy.argv[0];
+  if (argv0) {
+    const candidates = argv0.includes('/') ? [joinInside(workdir, argv0)] : pathDirs.map((d) => joinInside(d, argv0));
+    const found = candidates.find((c) => index.resolve(c).entry?.kind === 'file');
+    if (found) keepResolved(found, { why: 'entrypoint' });
+    else warnings.push(`the command ${argv0} is not a file in the image`);
+  }
+  if (policy.config.User) {
+    for (const f of ['/etc/passwd', '/etc/group']) keepResolved(f, { why: 'user' });
+  }
+  for (const inc of policy.include) {
+    const e = keepResolved(inc, { why: 'include' });
+    if (!e) warnings.push(`--include ${inc} is not in the image`);
+    else if (e.kind === 'dir') {
+      const stack = [index.resolve(inc).real];
+      while (stack.length) {
+        for (const child of index.children(stack.pop()!)) {
+          keepEntry(child.path, { why: 'include', from: inc });
+          if (child.kind === 'dir') stack.push(child.path);
+          if (child.kind === 'symlink') keepResolved(child.path, { why: 'include', from: inc });
+        }
+      }
+    }
+  }
+
+  const ld = new LdContext(index, content, env);
+  const elfLoaders = new Map<ImagePath, Requester[]>();
+  while (queue.length > 0) {
+    const path = queue.shift()!;
+    const entry = index.get(path)!;
+    for (const a of ancestors(path)) keepEntry(a, { why: 'parent', from: path });
+    if (entry.kind === 'symlink') {
+      keepResolved(path, { why: 'symlink', from: path });
+      continue;
+    }
+    if (entry.kind !== 'file' || entry.size < 4) continue;
+    const head = await content.read(entry, { start: 0, length: Math.min(entry.size, 512) });
+    if (head.subarray(0, 4).equals(ELF_MAGIC)) {
+      const info = await ld.elf(entry);
+      if (!info) continue;
+      if (info.interp) {
+        if (!keepResolved(info.interp, { why: 'elf-interp', from: path })) warnings.push(`${path}: ELF interpreter ${info.interp} is not in the image`);
+      }
+      const self: Requester = { path, rpath: info.rpath, runpath: info.runpath };
+      const loaders = elfLoaders.get(path) ?? [];
+      for (const soname of info.needed) {
+        const found = await resolveNeeded(soname, self, loaders, await ld.context(info));
+        if (!found) {
+          warnings.push(`${path} needs ${soname}, which the image does not have`);
+          continue;
+        }
+        const lib = index.resolve(found.path).real;
+        if (!elfLoaders.has(lib)) elfLoaders.set(lib, [...loaders, self]);
+        keepResolved(found.path, { why: 'elf-needed', from: path });
+      }
+    } else if (head[0] === 0x23 && head[1] === 0x21) {
+      const sb = parseShebang(head);
+      if (!sb) continue;
+      keepResolved(sb.interpreter, { why: 'shebang', from: path });
+      // `#!/usr/bin/env python3`: env looks the program up in PATH at run time.
+      if (/(^|\/)env$/.test(sb.interpreter) && sb.arg && !sb.arg.startsWith('-')) {
+        const prog = sb.arg.split(/\s+/)[0]!;
+        const hit = pathDirs.map((d) => joinInside(d, prog)).find((c) => index.resolve(c).entry?.kind === 'file');
+        if (hit) keepResolved(hit, { why: 'shebang', from: path });
+      }
+    }
+  }
+  return { selection, warnings };
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+/** Reads ELF headers and the image's ld.so.cache once each. */
+class LdContext {
+  private cache: LdSoCacheEntry[] | undefined;
+  private readonly infos = new Map<number, ElfInfo | undefined>();
+  private readonly muslPaths = new Map<string, string[] | undefined>();
+
+  constructor(private readonly index: FileIndex, private readonly content: ContentReader, private readonly env: Map<string, string>) {}
+
+  async elf(entry: FileEntry & { kind: 'file' }): Promise<ElfInfo | undefined> {
+    if (this.infos.has(entry.inode)) return this.infos.get(entry.inode);
+    let info: ElfInfo | undefined;
+    try {
+      info = await readElfInfo((offset, length) => this.content.read(entry, { start: offset, length }), entry.size);
+    } catch {
+      info = undefined; // a corrupt ELF is kept as a plain file; nothing to follow
+    }
+    this.infos.set(entry.inode, info);
+    return info;
+  }
+
+  async context(info: ElfInfo): Promise<LdResolveContext> {
+    const musl = /ld-musl-/.test(info.interp ?? '');
+    return {
+      candidate: async (p) => {
+        const e = this.index.resolve(p).entry;
+        if (!e || e.kind !== 'file') return { ok: false, reason: 'missing' };
+        const other = await this.elf(e);
+        if (!other || other.class !== info.class || other.machine !== info.machine) return { ok: false, reason: 'incompatible' };
+        return { ok: true };
+      },
+      cache: musl ? [] : await this.ldCache(),
+      ldLibraryPath: (this.env.get('LD_LIBRARY_PATH') ?? '').split(':').filter(Boolean),
+      platform: { class: info.class, machine: info.machine, lib: info.class === 64 ? 'lib64' : 'lib', platform: info.machine === 62 ? 'x86_64' : info.machine === 183 ? 'aarch64' : 'i686' },
+      flavour: musl ? 'musl' : 'glibc',
+      ...(musl ? { muslPath: await this.muslPath(info.interp!) } : {}),
+    } as LdResolveContext;
+  }
+
+  private async ldCache(): Promise<LdSoCacheEntry[]> {
+    if (this.cache) return this.cache;
+    const e = this.index.resolve('/etc/ld.so.cache').entry;
+    this.cache = [];
+    if (e?.kind === 'file') {
+      try {
+        this.cache = parseLdSoCache(await this.content.read(e));
+      } catch {
+        this.cache = [];
+      }
+    }
+    return this.cache;
+  }
+
+  private async muslPath(interp: string): Promise<string[] | undefined> {
+    const arch = /ld-musl-([^.]+)\.so/.exec(interp)?.[1] ?? 'x86_64';
+    if (this.muslPaths.has(arch)) return this.muslPaths.get(arch);
+    const e = this.index.resolve(`/etc/ld-musl-${arch}.path`).entry;
+    const dirs = e?.kind === 'file' ? (await this.content.read(e)).toString('latin1').split(/[:\n]/).filter(Boolean) : undefined;
+    this.muslPaths.set(arch, dirs);
+    return dirs;
+  }
+}
+
+function envMap(env: string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const kv of env) {
+    const i = kv.indexOf('=');
+    if (i > 0) m.set(kv.slice(0, i), kv.slice(i + 1));
+  }
+  return m;
+}
+
+export { parentOf };

@@ -1,0 +1,191 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Logger } from '../log.js';
+import type { Scope } from './scope.js';
+import { SlimError, ExitCode } from '../errors.js';
+import { labelsFor, plainRunSpec, volumeTargets, commandOf, type RunSettings } from './run-settings.js';
+import type { Check, ExerciseResult } from '../verify/exercise.js';
+import { exercise, oneLine } from '../verify/exercise.js';
+import { ContentSpool } from '../sources/content-spool.js';
+import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
+import { resolveUser } from '../closure/users.js';
+import { computeClosure } from '../closure/closure.js';
+import { runProbe, PROBE_DIR, OUT_DIR, type ProbeBackend } from '../probe/run-probe.js';
+import { planPack } from '../pack/plan.js';
+import { writeLayer } from '../pack/layer-writer.js';
+import { buildImage } from '../pack/image-builder.js';
+import { imageArchiveStream } from '../sinks/image-archive-writer.js';
+import { defaultOutputName, parseImageName } from '../image/reference.js';
+import type { AccessRecord } from '../trace/record.js';
+import { parseTraceText, serialiseRecord } from '../trace/jsonl.js';
+import type { BuildReport } from '../report/report.js';
+import { SLIM_VERSION } from '../version.js';
+
+export interface BuildOptions {
+  image: string;
+  tag?: string;
+  settings: RunSettings;
+  check: Check;
+  probe: ProbeBackend;
+  include: string[];
+  /** Use this trace (JSON Lines) instead of running the probe. */
+  traceIn?: string;
+  traceOut?: string;
+  epoch?: number;
+}
+
+export interface BuildDeps {
+  runtime: Runtime;
+  log: Logger;
+  scope: Scope;
+}
+
+/** Orchestration only: each step lives in its own module. */
+export async function build(opts: BuildOptions, { runtime, log, scope }: BuildDeps): Promise<BuildReport> {
+  const t0 = Date.now();
+  const since = (t: number) => (Date.now() - t) / 1000;
+  const outputName = opts.tag ?? defaultOutputName(opts.image);
+  const out = parseImageName(outputName);
+  if (out.digest) throw new SlimError(`--tag ${outputName} must not carry a digest`, { code: 'USAGE', exitCode: ExitCode.usage });
+
+  await runtime.ping();
+  const inspect = await runtime.inspectImage(opts.image);
+  if (!inspect) {
+    throw new SlimError(`image ${opts.image} is not in the engine`, { code: 'IMAGE_NOT_FOUND', hint: `build or pull it first (docker image ls lists what is there)` });
+  }
+
+  log.step(`reading ${opts.image} (${inspect.id.slice(7, 19)})`);
+  let t = Date.now();
+  const tmp = await scope.tempDir();
+  const spool = await ContentSpool.create(tmp);
+  scope.defer('content spool', () => spool.close());
+  const img: ReadImage = await readImageArchive(await runtime.saveImage(inspect.id, scope.signal), spool, opts.image);
+  const inputStats = img.index.stats();
+  const readSeconds = since(t);
+  log.info(`${inputStats.files} files in ${img.layerCount} layers, read in ${readSeconds.toFixed(1)}s`);
+
+  const config = img.config.config ?? {};
+  const settings = opts.settings;
+  commandOf(config, settings);
+  const text = async (p: string) => {
+    const e = img.index.resolve(p).entry;
+    return e?.kind === 'file' ? (await spool.read(e)).toString('latin1') : undefined;
+  };
+  const identity = resolveUser(settings.user ?? config.User, await text('/etc/passwd'), await text('/etc/group'));
+
+  t = Date.now();
+  let records: AccessRecord[];
+  let probeSummary: string;
+  let skippedLines = 0;
+  if (opts.traceIn) {
+    const parsed = parseTraceText((await import('node:fs/promises')).readFile(opts.traceIn, 'latin1'));
+    const { records: recs, badLines } = await parsed;
+    if (recs.length === 0) throw new SlimError(`${opts.traceIn} holds no trace records`, { code: 'BAD_TRACE' });
+    records = recs;
+    skippedLines = badLines;
+    probeSummary = `trace from ${opts.traceIn}`;
+    log.step(`using ${records.length} records from ${opts.traceIn}`);
+  } else {
+    log.step(`probing ${opts.image} with ${opts.probe} (${describeCheck(opts.check)})`);
+    const probe = await runProbe({ runtime, scope, log, image: inspect.id, config, settings, identity, backend: opts.probe, check: opts.check });
+    if (!probe.run.passed) throw probeFailure(opts.check, probe.run);
+    records = probe.records;
+    skippedLines = probe.skippedLines;
+    probeSummary = probe.run.summary;
+    log.info(`${probe.run.summary}; ${records.length} trace records`);
+  }
+  if (opts.traceOut) await writeFile(opts.traceOut, records.map(serialiseRecord).join('\n') + '\n', 'latin1');
+  const probeSeconds = since(t);
+
+  t = Date.now();
+  const closure = await computeClosure(
+    img.index,
+    records,
+    { ignore: [PROBE_DIR, OUT_DIR, ...volumeTargets(settings)], include: opts.include, argv: commandOf(config, settings), config },
+    spool,
+  );
+  const closureSeconds = since(t);
+  for (const w of closure.warnings) log.warn(w);
+
+  log.step(`packing ${closure.selection.size} entries`);
+  t = Date.now();
+  const plan = planPack(img.index, closure.selection, img.config, {
+    ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
+    provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: opts.traceIn ? 'trace-file' : opts.probe },
+  });
+  const layer = await writeLayer(plan, spool, join(tmp, 'layer.tar.gz'), scope.signal);
+  const built = buildImage(plan, layer);
+  const existed = (await runtime.inspectImage(built.configDigest)) !== undefined;
+  const archive = new PassThrough();
+  imageArchiveStream(built).pipe(archive);
+  const slimId = await runtime.loadImage(archive, scope.signal);
+  // Until it passed verification, the slim image is provisional: removed on failure or Ctrl-C.
+  if (!existed) scope.defer('provisional slim image', () => runtime.removeImage(slimId));
+  const packSeconds = since(t);
+  const slimInspect = await runtime.inspectImage(slimId);
+
+  log.step('verifying: the same check on the original, then on the slim image');
+  t = Date.now();
+  const original = await runChecked(runtime, scope, inspect.id, settings, opts.check, 'verify-original');
+  if (!original.passed) {
+    throw new SlimError(`the check fails on the original image without the probe too (${original.summary}); nothing to compare`, { code: 'BASELINE_FAILED' });
+  }
+  const slim = await runChecked(runtime, scope, slimId, settings, opts.check, 'verify-slim');
+  const slimVerdict = compare(opts.check, original, slim);
+  const verifySeconds = since(t);
+
+  if (slimVerdict.passed) {
+    scope.release('provisional slim image');
+    await runtime.tagImage(slimId, out.repository, out.tag ?? 'latest');
+  }
+  const outFiles = plan.entries.filter((e) => e.entry.kind === 'file').length;
+  const outSize = slimInspect?.size ?? layer.uncompressedSize;
+  return {
+    schema: 'slim.report/v1',
+    status: slimVerdict.passed ? 'ok' : 'verify-failed',
+    input: { ref: opts.image, id: inspect.id, size: inspect.size, files: inputStats.files, layers: img.layerCount },
+    output: { ref: slimVerdict.passed ? outputName : null, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
+    reduction: { sizeRatio: inspect.size / Math.max(1, outSize), filesRatio: inputStats.files / Math.max(1, outFiles) },
+    probe: { backend: opts.traceIn ? 'trace-file' : opts.probe, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines, check: probeSummary },
+    closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), warnings: closure.warnings },
+    verify: { original: 'pass', slim: slimVerdict.passed ? 'pass' : 'fail', details: { original: original.summary, slim: slimVerdict.summary } },
+    timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, total: since(t0) },
+  };
+}
+
+async function runChecked(runtime: Runtime, scope: Scope, image: string, settings: RunSettings, check: Check, role: string): Promise<ExerciseResult> {
+  const c = await runtime.run(plainRunSpec(image, settings, labelsFor(scope.id, role)));
+  scope.defer(`${role} container`, () => c.remove());
+  try {
+    return await exercise(c, check, { image, stopTimeout: settings.stopTimeout, signal: scope.signal });
+  } finally {
+    scope.release(`${role} container`);
+    await c.remove();
+  }
+}
+
+/** A job must end the same way with the same output; a service must pass the same smoke test. */
+function compare(check: Check, original: ExerciseResult, slim: ExerciseResult): { passed: boolean; summary: string } {
+  if (check.kind === 'smoke') return { passed: slim.passed, summary: slim.summary };
+  if (slim.exitCode !== original.exitCode) return { passed: false, summary: `job exited with code ${slim.exitCode}, the original with ${original.exitCode}: ${oneLine(slim.stderr.toString())}` };
+  if (!slim.stdout.equals(original.stdout)) return { passed: false, summary: `job output differs from the original's (${slim.stdout.length} vs ${original.stdout.length} bytes)` };
+  return { passed: true, summary: `job exited ${slim.exitCode} with the same output as the original` };
+}
+
+function probeFailure(check: Check, run: ExerciseResult): SlimError {
+  const stderr = oneLine(run.stderr.toString().split('\n').filter(Boolean).slice(-3).join(' | '));
+  if (check.kind === 'job') {
+    return new SlimError(`the job failed on the original image under the probe: exit code ${run.exitCode}${stderr ? ` (${stderr})` : ''}`, { code: 'PROBE_FAILED', hint: 'a job must exit 0 on the original image; check its arguments and environment' });
+  }
+  return new SlimError(`the smoke test did not pass on the original image: ${run.summary}${stderr ? `; container said: ${stderr}` : ''}`, {
+    code: 'PROBE_FAILED',
+    hint: 'nothing to compare against: make the smoke test pass on the original first (see --network, --publish, --smoke-timeout)',
+  });
+}
+
+function describeCheck(check: Check): string {
+  return check.kind === 'smoke' ? `smoke test, up to ${check.timeoutSeconds}s` : 'job: until it exits';
+}
+

@@ -1,0 +1,68 @@
+import type { ContainerConfig } from '../image/types.js';
+import type { RunSpec } from '../runtime/runtime.js';
+import { RUN_LABEL } from '../runtime/runtime.js';
+import { SlimError, ExitCode } from '../errors.js';
+
+/** How the container runs, as `docker run` flags would say; the same for probe and verification. */
+export interface RunSettings {
+  network?: string;
+  env: string[];
+  volumes: string[];
+  addHosts: string[];
+  publish: string[];
+  user?: string;
+  entrypoint?: string[];
+  cmd?: string[];
+  workdir?: string;
+  stopTimeout: number;
+}
+
+/** The argv the container starts with, by Docker's rules: a new entrypoint drops the image's CMD. */
+export function commandOf(config: ContainerConfig, s: RunSettings): string[] {
+  const entrypoint = s.entrypoint ?? config.Entrypoint ?? [];
+  const cmd = s.cmd ?? (s.entrypoint !== undefined ? [] : config.Cmd ?? []);
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0) {
+    throw new SlimError('the image has no ENTRYPOINT or CMD, so there is nothing to run', { code: 'NO_COMMAND', exitCode: ExitCode.usage, hint: 'give --entrypoint and/or --cmd' });
+  }
+  return argv;
+}
+
+export function labelsFor(runId: string, role: string): Record<string, string> {
+  return { [RUN_LABEL]: runId, [`${RUN_LABEL}.role`]: role };
+}
+
+/** A container of `image` run as the user asked, untraced. */
+export function plainRunSpec(image: string, s: RunSettings, labels: Record<string, string>): RunSpec {
+  return {
+    image,
+    ...(s.entrypoint !== undefined ? { entrypoint: s.entrypoint } : {}),
+    ...(s.cmd !== undefined ? { cmd: s.cmd } : {}),
+    env: s.env,
+    ...(s.user !== undefined ? { user: s.user } : {}),
+    ...(s.workdir ? { workdir: s.workdir } : {}),
+    ...(s.network ? { network: s.network } : {}),
+    binds: s.volumes,
+    extraHosts: s.addHosts,
+    publish: s.publish,
+    labels,
+    stopTimeout: s.stopTimeout,
+  };
+}
+
+/** Container paths that user volumes cover: what is read there is not the image's. */
+export function volumeTargets(s: RunSettings): string[] {
+  return s.volumes.map((v) => {
+    const parts = v.split(':');
+    // SRC:DST[:OPTS] or just DST (anonymous volume)
+    return (parts.length >= 2 ? parts[1] : parts[0])!;
+  }).filter((t) => t.startsWith('/'));
+}
+
+export function envValue(env: readonly string[], key: string): string | undefined {
+  for (let i = env.length - 1; i >= 0; i--) {
+    const kv = env[i]!;
+    if (kv.startsWith(key + '=')) return kv.slice(key.length + 1);
+  }
+  return undefined;
+}

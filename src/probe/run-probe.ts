@@ -1,0 +1,139 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import type { Runtime, RunSpec } from '../runtime/runtime.js';
+import type { Scope } from '../pipeline/scope.js';
+import type { Logger } from '../log.js';
+import type { AccessRecord } from '../trace/record.js';
+import type { Identity } from '../closure/users.js';
+import type { ContainerConfig } from '../image/types.js';
+import { commandOf, envValue, labelsFor, type RunSettings } from '../pipeline/run-settings.js';
+import { exercise, type Check, type ExerciseResult } from '../verify/exercise.js';
+import { ensureProbeImage } from './probe-image.js';
+import { StraceParser } from '../trace/strace-parse.js';
+import { parseTraceLine } from '../trace/jsonl.js';
+import { SlimError } from '../errors.js';
+
+export type ProbeBackend = 'strace' | 'fanotify' | 'both';
+
+export const PROBE_DIR = '/.slim-probe';
+export const OUT_DIR = '/.slim-out';
+
+export interface ProbeResult {
+  records: AccessRecord[];
+  run: ExerciseResult;
+  backend: ProbeBackend;
+  skippedLines: number;
+}
+
+const CAPS: Record<ProbeBackend, string[]> = { strace: ['SYS_PTRACE'], fanotify: ['SYS_ADMIN'], both: ['SYS_ADMIN', 'SYS_PTRACE'] };
+
+/**
+ * Run the image with the sensor as its first process: the probe files come in on a read-only
+ * volume, the trace goes out on another, the container gets only the capability its backend
+ * needs, and everything is labelled and removed through the scope.
+ */
+export async function runProbe(args: {
+  runtime: Runtime;
+  scope: Scope;
+  log: Logger;
+  image: string;
+  config: ContainerConfig;
+  settings: RunSettings;
+  identity: Identity;
+  backend: ProbeBackend;
+  check: Check;
+}): Promise<ProbeResult> {
+  const { runtime, scope, log, settings, identity, backend } = args;
+  const probeImage = await ensureProbeImage(runtime, log, scope.signal);
+  const labels = labelsFor(scope.id, 'probe');
+  const probeVol = `slim-probe-${scope.id}`;
+  const outVol = `slim-out-${scope.id}`;
+  for (const v of [probeVol, outVol]) {
+    await runtime.createVolume(v, labels);
+    scope.defer(`volume ${v}`, () => runtime.removeVolume(v));
+  }
+  // Docker copies an image's content into an empty named volume when a container mounts it there.
+  const filler = await runtime.create({ image: probeImage, volumes: [{ source: probeVol, target: PROBE_DIR, readOnly: false }], labels, network: 'none' });
+  await filler.remove();
+
+  const argv = commandOf(args.config, settings);
+  const sensorArgs = [
+    ...(backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/strace.log`] : []),
+    ...(backend !== 'strace' ? ['--fanotify', `${OUT_DIR}/fanotify.jsonl`] : []),
+    '--user', `${identity.uid}:${identity.gid}${identity.groups.length ? ':' + identity.groups.join(',') : ''}`,
+    '--',
+    ...argv,
+  ];
+  const imageEnv = args.config.Env ?? [];
+  // The sensor starts as root and drops to the image's user itself; the engine would otherwise set HOME to /root.
+  const home = envValue([...imageEnv, ...settings.env], 'HOME') === undefined ? [`HOME=${identity.home}`] : [];
+  const spec: RunSpec = {
+    image: args.image,
+    entrypoint: [`${PROBE_DIR}/slim-sensor`],
+    cmd: sensorArgs,
+    env: [...settings.env, ...home],
+    user: '0:0',
+    ...(settings.workdir ? { workdir: settings.workdir } : {}),
+    ...(settings.network ? { network: settings.network } : {}),
+    binds: settings.volumes,
+    volumes: [
+      { source: probeVol, target: PROBE_DIR, readOnly: true },
+      { source: outVol, target: OUT_DIR, readOnly: false },
+    ],
+    extraHosts: settings.addHosts,
+    publish: settings.publish,
+    capAdd: CAPS[backend],
+    labels,
+    stopTimeout: settings.stopTimeout,
+  };
+  const container = await runtime.run(spec);
+  scope.defer(`probe container ${container.id.slice(0, 12)}`, () => container.remove());
+  log.info(`probe container ${container.id.slice(0, 12)} started (${backend}, cap ${CAPS[backend].join('+')})`);
+  const run = await exercise(container, args.check, { image: args.image, stopTimeout: settings.stopTimeout, signal: scope.signal });
+  if (run.exitCode === 125 && /slim-sensor:/.test(run.stderr.toString())) {
+    throw new SlimError(`the probe could not start: ${run.stderr.toString().trim().split('\n').pop()}`, { code: 'PROBE_FAILED' });
+  }
+  const workdir = settings.workdir || args.config.WorkingDir || '/';
+  const { records, skippedLines } = await collectTrace(await container.copyOut(OUT_DIR), workdir);
+  return { records, run, backend, skippedLines };
+}
+
+/** Read the probe's output volume: strace's raw log and/or the sensor's JSON Lines. */
+export async function collectTrace(archive: Readable, workdir: string): Promise<{ records: AccessRecord[]; skippedLines: number }> {
+  const extract = tar.extract();
+  const feeding = pipeline(archive, extract);
+  const records: AccessRecord[] = [];
+  let skippedLines = 0;
+  for await (const item of extract) {
+    const name = item.header.name;
+    if (name.endsWith('strace.log')) {
+      const parser = new StraceParser({ cwd: workdir });
+      for await (const line of lines(item as AsyncIterable<Buffer>)) parser.push(line);
+      const r = parser.finish();
+      records.push(...r.records);
+      skippedLines += r.skippedLines;
+    } else if (name.endsWith('fanotify.jsonl')) {
+      for await (const line of lines(item as AsyncIterable<Buffer>)) {
+        if (!line) continue;
+        const rec = parseTraceLine(line);
+        if (rec) records.push(rec);
+        else skippedLines++;
+      }
+    } else item.resume();
+  }
+  await feeding;
+  return { records, skippedLines };
+}
+
+/** Lines of a stream, decoded byte-for-character (latin1) so no path byte is lost. */
+async function* lines(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let carry = '';
+  for await (const chunk of stream) {
+    const text = carry + chunk.toString('latin1');
+    const parts = text.split('\n');
+    carry = parts.pop() ?? '';
+    yield* parts;
+  }
+  if (carry) yield carry;
+}

@@ -1,0 +1,288 @@
+import Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import type { ContainerState, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
+import { parsePublish } from './publish.js';
+import { SlimError, errorMessage } from '../errors.js';
+
+/** The Docker Engine API through dockerode; dockerode's types stay in this file. */
+export class DockerRuntime implements Runtime {
+  private readonly docker: Docker;
+  readonly endpoint: string;
+
+  constructor(opts: { socketPath?: string } = {}) {
+    this.docker = opts.socketPath ? new Docker({ socketPath: opts.socketPath }) : new Docker();
+    this.endpoint = opts.socketPath ? `unix://${opts.socketPath}` : process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  }
+
+  async ping() {
+    try {
+      const v = await this.docker.version();
+      return { endpoint: this.endpoint, version: v.Version, apiVersion: v.ApiVersion };
+    } catch (err) {
+      throw new SlimError(`cannot reach the container engine at ${this.endpoint}: ${errorMessage(err)}`, {
+        code: 'ENGINE_UNREACHABLE',
+        hint: 'start dockerd (or podman system service) or point DOCKER_HOST at a running engine',
+        cause: err,
+      });
+    }
+  }
+
+  async inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    try {
+      const i = await this.docker.getImage(ref).inspect();
+      return {
+        id: i.Id,
+        repoTags: i.RepoTags ?? [],
+        size: i.Size,
+        os: i.Os,
+        architecture: i.Architecture,
+        config: (i.Config ?? {}) as ImageInspect['config'],
+      };
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw wrap(`inspecting image ${ref}`, err);
+    }
+  }
+
+  async saveImage(ref: string, signal: AbortSignal): Promise<Readable> {
+    try {
+      const s = (await this.docker.getImage(ref).get()) as unknown as Readable;
+      signal.addEventListener('abort', () => s.destroy(), { once: true });
+      return s;
+    } catch (err) {
+      throw wrap(`saving image ${ref}`, err);
+    }
+  }
+
+  async loadImage(archive: Readable, signal: AbortSignal): Promise<string> {
+    let res: NodeJS.ReadableStream;
+    try {
+      res = await this.docker.loadImage(archive, { quiet: true });
+    } catch (err) {
+      throw wrap('loading the image into the engine', err);
+    }
+    signal.addEventListener('abort', () => (res as Readable).destroy(), { once: true });
+    const messages = await readJsonMessages(res);
+    const failure = messages.find((m) => m.error || m.errorDetail);
+    if (failure) throw new SlimError(`the engine refused the image: ${failure.error ?? failure.errorDetail?.message}`, { code: 'LOAD_FAILED' });
+    const loaded = messages.map((m) => /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(m.stream ?? '')?.[1]).find(Boolean);
+    if (!loaded) throw new SlimError(`the engine did not report the loaded image: ${JSON.stringify(messages).slice(0, 300)}`, { code: 'LOAD_FAILED' });
+    return loaded;
+  }
+
+  async tagImage(id: string, repository: string, tag: string): Promise<void> {
+    try {
+      await this.docker.getImage(id).tag({ repo: repository, tag });
+    } catch (err) {
+      throw wrap(`tagging ${id} as ${repository}:${tag}`, err);
+    }
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove({ noprune: false });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(`removing image ${ref}`, err);
+    }
+  }
+
+  async buildImage(contextDir: string, tag: string, buildArgs: Record<string, string>, signal: AbortSignal): Promise<void> {
+    const { readdir } = await import('node:fs/promises');
+    const src = (await readdir(contextDir, { recursive: true })).map(String);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.buildImage({ context: contextDir, src }, { t: tag, buildargs: buildArgs, networkmode: 'host', rm: true, forcerm: true });
+    } catch (err) {
+      throw wrap(`building ${tag}`, err);
+    }
+    signal.addEventListener('abort', () => (stream as Readable).destroy(), { once: true });
+    const messages = await readJsonMessages(stream);
+    const failure = messages.find((m) => m.error || m.errorDetail);
+    if (failure) {
+      const tail = messages.map((m) => m.stream ?? '').join('').trim().split('\n').slice(-8).join('\n');
+      throw new SlimError(`building ${tag} failed: ${failure.error ?? failure.errorDetail?.message}\n${tail}`, { code: 'BUILD_FAILED' });
+    }
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.docker.createVolume({ Name: name, Labels: labels });
+    } catch (err) {
+      throw wrap(`creating volume ${name}`, err);
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove({ force: true });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(`removing volume ${name}`, err);
+    }
+  }
+
+  async create(spec: RunSpec): Promise<{ id: string; remove(): Promise<void> }> {
+    let c: Docker.Container;
+    try {
+      c = await this.docker.createContainer(toCreateOptions(spec));
+    } catch (err) {
+      throw wrap(`creating a container from ${spec.image}`, err);
+    }
+    return { id: c.id, remove: () => removeContainer(c) };
+  }
+
+  async run(spec: RunSpec): Promise<RunningContainer> {
+    const created = await this.create(spec);
+    const c = this.docker.getContainer(created.id);
+    const handle = new DockerContainer(c);
+    try {
+      await c.start();
+    } catch (err) {
+      await handle.remove().catch(() => {});
+      throw new SlimError(`the container of ${spec.image} failed to start: ${engineMessage(err)}`, { code: 'START_FAILED', cause: err });
+    }
+    return handle;
+  }
+
+  async listByLabel(label: string) {
+    const filters = JSON.stringify({ label: [label] });
+    const containers = await this.docker.listContainers({ all: true, filters });
+    const volumes = await this.docker.listVolumes({ filters });
+    return { containers: containers.map((c) => c.Id), volumes: (volumes.Volumes ?? []).map((v) => v.Name) };
+  }
+}
+
+class DockerContainer implements RunningContainer {
+  constructor(private readonly c: Docker.Container) {}
+
+  get id(): string {
+    return this.c.id;
+  }
+
+  async state(): Promise<ContainerState> {
+    const s = (await this.c.inspect()).State;
+    return { running: s.Running, exitCode: s.ExitCode, oomKilled: s.OOMKilled, ...(s.Error ? { error: s.Error } : {}) };
+  }
+
+  async wait(): Promise<number> {
+    const r = (await this.c.wait()) as { StatusCode: number };
+    return r.StatusCode;
+  }
+
+  async stop(timeoutSeconds: number): Promise<void> {
+    try {
+      await this.c.stop({ t: timeoutSeconds });
+    } catch (err) {
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw wrap(`stopping container ${this.id.slice(0, 12)}`, err);
+    }
+  }
+
+  async logs(): Promise<{ stdout: Buffer; stderr: Buffer }> {
+    const raw = (await this.c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return demux(raw);
+  }
+
+  async copyOut(path: string): Promise<Readable> {
+    try {
+      return (await this.c.getArchive({ path })) as unknown as Readable;
+    } catch (err) {
+      throw wrap(`copying ${path} out of container ${this.id.slice(0, 12)}`, err);
+    }
+  }
+
+  remove(): Promise<void> {
+    return removeContainer(this.c);
+  }
+}
+
+async function removeContainer(c: Docker.Container): Promise<void> {
+  try {
+    await c.remove({ force: true, v: true });
+  } catch (err) {
+    const s = statusOf(err);
+    if (s !== 404 && s !== 409) throw wrap(`removing container ${c.id.slice(0, 12)}`, err);
+  }
+}
+
+function toCreateOptions(spec: RunSpec): Docker.ContainerCreateOptions {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of spec.publish ?? []) {
+    const b = parsePublish(p);
+    exposed[b.containerPort] = {};
+    (bindings[b.containerPort] ??= []).push({ HostIp: b.hostIp, HostPort: b.hostPort });
+  }
+  return {
+    Image: spec.image,
+    ...(spec.entrypoint !== undefined ? { Entrypoint: spec.entrypoint } : {}),
+    ...(spec.cmd !== undefined ? { Cmd: spec.cmd } : {}),
+    ...(spec.env ? { Env: spec.env } : {}),
+    ...(spec.user !== undefined ? { User: spec.user } : {}),
+    ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
+    ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
+    ExposedPorts: exposed,
+    Labels: spec.labels,
+    HostConfig: {
+      ...(spec.network ? { NetworkMode: spec.network } : {}),
+      Binds: spec.binds ?? [],
+      Mounts: (spec.volumes ?? []).map((v) => ({ Type: 'volume' as const, Source: v.source, Target: v.target, ReadOnly: v.readOnly })),
+      ExtraHosts: spec.extraHosts ?? [],
+      PortBindings: bindings,
+      CapAdd: spec.capAdd ?? [],
+      ReadonlyRootfs: spec.readOnly ?? false,
+      ...(spec.tmpfs ? { Tmpfs: spec.tmpfs } : {}),
+      ...(spec.securityOpt ? { SecurityOpt: spec.securityOpt } : {}),
+    },
+  };
+}
+
+/** Split a non-TTY log stream: 8-byte frames (stream id, 3 zero bytes, big-endian length). */
+export function demux(raw: Buffer): { stdout: Buffer; stderr: Buffer } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= raw.length) {
+    const kind = raw[i];
+    const len = raw.readUInt32BE(i + 4);
+    const body = raw.subarray(i + 8, i + 8 + len);
+    (kind === 2 ? err : out).push(body);
+    i += 8 + len;
+  }
+  return { stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+}
+
+interface JsonMessage {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+async function readJsonMessages(stream: NodeJS.ReadableStream): Promise<JsonMessage[]> {
+  let text = '';
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) text += chunk.toString();
+  const out: JsonMessage[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const t = line.trim();
+    if (!t) continue;
+    try {
+      out.push(JSON.parse(t) as JsonMessage);
+    } catch {
+      out.push({ stream: t });
+    }
+  }
+  return out;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return (e.json?.message ?? e.message ?? String(err)).replace(/^\(HTTP code \d+\)[^-]*- /, '').trim();
+}
+
+function wrap(what: string, err: unknown): SlimError {
+  return new SlimError(`${what}: ${engineMessage(err)}`, { code: 'ENGINE', cause: err });
+}
+

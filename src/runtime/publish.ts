@@ -1,0 +1,15 @@
+import { SlimError, ExitCode } from '../errors.js';
+
+export interface PortBinding {
+  containerPort: string; // "80/tcp"
+  hostIp: string;
+  hostPort: string;
+}
+
+/** Parse a `docker run -p` spec: [[ip:]hostPort:]containerPort[/proto]. */
+export function parsePublish(spec: string): PortBinding {
+  const m = /^(?:(?:(?<ip>\[[0-9a-fA-F:]+\]|[0-9.]+):)?(?<host>\d*):)?(?<ctr>\d+)(?:\/(?<proto>tcp|udp|sctp))?$/.exec(spec);
+  if (!m?.groups?.ctr) throw new SlimError(`invalid --publish "${spec}"`, { code: 'USAGE', exitCode: ExitCode.usage, hint: 'use [IP:][HOSTPORT:]PORT[/tcp|udp]' });
+  const { ip, host, ctr, proto } = m.groups;
+  return { containerPort: `${ctr}/${proto ?? 'tcp'}`, hostIp: (ip ?? '').replace(/^\[|\]$/g, ''), hostPort: host ?? '' };
+}

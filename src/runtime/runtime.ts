@@ -1,0 +1,82 @@
+import type { Readable } from 'node:stream';
+import type { ContainerConfig } from '../image/types.js';
+
+/** What slim needs from a container engine; implemented over the Docker Engine API (Docker or Podman). */
+export interface Runtime {
+  /** Throws a SlimError naming the endpoint when the engine cannot be reached. */
+  ping(): Promise<{ endpoint: string; version: string; apiVersion: string }>;
+  inspectImage(ref: string): Promise<ImageInspect | undefined>;
+  /** `docker save` of one image, as a stream (docker-archive). */
+  saveImage(ref: string, signal: AbortSignal): Promise<Readable>;
+  /** `docker load` of a docker-archive stream; returns the image ID. */
+  loadImage(archive: Readable, signal: AbortSignal): Promise<string>;
+  tagImage(id: string, repository: string, tag: string): Promise<void>;
+  removeImage(ref: string): Promise<void>;
+  buildImage(contextDir: string, tag: string, buildArgs: Record<string, string>, signal: AbortSignal): Promise<void>;
+  createVolume(name: string, labels: Record<string, string>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  /** Create and start a container. The caller removes it (see RunningContainer.remove). */
+  run(spec: RunSpec): Promise<RunningContainer>;
+  /** Create without starting (e.g. to populate a volume from an image). */
+  create(spec: RunSpec): Promise<{ id: string; remove(): Promise<void> }>;
+  listByLabel(label: string): Promise<{ containers: string[]; volumes: string[] }>;
+}
+
+export interface ImageInspect {
+  id: string;
+  repoTags: string[];
+  size: number;
+  os: string;
+  architecture: string;
+  config: ContainerConfig;
+}
+
+export interface VolumeMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface RunSpec {
+  image: string;
+  /** undefined: the image's own. */
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  user?: string;
+  workdir?: string;
+  network?: string;
+  /** `docker run -v` specs, passed as given. */
+  binds?: string[];
+  volumes?: VolumeMount[];
+  extraHosts?: string[];
+  /** `docker run -p` specs. */
+  publish?: string[];
+  capAdd?: string[];
+  readOnly?: boolean;
+  tmpfs?: Record<string, string>;
+  securityOpt?: string[];
+  labels: Record<string, string>;
+  stopTimeout?: number;
+}
+
+export interface ContainerState {
+  running: boolean;
+  exitCode: number;
+  oomKilled: boolean;
+  error?: string;
+}
+
+export interface RunningContainer {
+  readonly id: string;
+  state(): Promise<ContainerState>;
+  /** Resolves with the exit code when the container stops. */
+  wait(): Promise<number>;
+  stop(timeoutSeconds: number): Promise<void>;
+  logs(): Promise<{ stdout: Buffer; stderr: Buffer }>;
+  /** A tar stream of a path in the container (works after it stopped, volumes included). */
+  copyOut(path: string): Promise<Readable>;
+  remove(): Promise<void>;
+}
+
+export const RUN_LABEL = 'io.slim.run';

@@ -1,0 +1,44 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import type { BuiltImage } from '../pack/image-builder.js';
+import { MediaType } from '../image/types.js';
+
+const blob = (d: string) => `blobs/${d.replace(':', '/')}`;
+
+/**
+ * One tarball that is both an OCI image layout and a docker-archive (manifest.json pointing at
+ * the same blobs), so `docker load`, skopeo and umoci all read it. Entries are written in a fixed
+ * order with fixed metadata, so the archive itself is reproducible.
+ */
+export function imageArchiveStream(img: BuiltImage, opts: { refName?: string; repoTags?: string[] } = {}): Readable {
+  const pack = tar.pack();
+  const fixed = { mtime: new Date(0), uid: 0, gid: 0, mode: 0o644 };
+  const addBuf = (name: string, data: Buffer) =>
+    new Promise<void>((resolve, reject) => pack.entry({ ...fixed, name, size: data.length }, data, (err) => (err ? reject(err) : resolve())));
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: [
+      {
+        mediaType: MediaType.ociManifest,
+        digest: img.manifestDigest,
+        size: img.manifestRaw.length,
+        ...(opts.refName ? { annotations: { 'org.opencontainers.image.ref.name': opts.refName } } : {}),
+      },
+    ],
+  };
+  const dockerManifest = [{ Config: blob(img.configDigest), RepoTags: opts.repoTags?.length ? opts.repoTags : null, Layers: [blob(img.layer.digest)] }];
+  (async () => {
+    await addBuf('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+    await addBuf(blob(img.configDigest), img.configRaw);
+    await addBuf(blob(img.manifestDigest), img.manifestRaw);
+    const entry = pack.entry({ ...fixed, name: blob(img.layer.digest), size: img.layer.size });
+    await pipeline(createReadStream(img.layer.path), entry);
+    await addBuf('index.json', Buffer.from(JSON.stringify(index)));
+    await addBuf('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
+    pack.finalize();
+  })().catch((err) => pack.destroy(err as Error));
+  return pack as unknown as Readable;
+}

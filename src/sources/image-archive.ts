@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import type { Digest, ImageConfig, Manifest } from '../image/types.js';
+import type { TarEntry } from '../rootfs/flatten.js';
+import { flatten } from '../rootfs/flatten.js';
+import type { FileIndex } from '../rootfs/file-index.js';
+import type { ContentSpool } from './content-spool.js';
+import { readLayerTar } from './layer-tar.js';
+import { isGzip, isTar, peek } from './peek.js';
+import { SlimError } from '../errors.js';
+import { joinInside, parentOf } from '../rootfs/safe-path.js';
+
+/** An image read into memory as metadata only: its config, and its flattened filesystem whose bytes sit in the spool. */
+export interface ReadImage {
+  config: ImageConfig;
+  configRaw: Buffer;
+  configDigest: Digest;
+  layerCount: number;
+  index: FileIndex;
+}
+
+const MAX_JSON = 16 * 1024 * 1024;
+
+/**
+ * Read an image archive in one pass: `docker save` output (manifest.json) or an OCI layout in a
+ * tar (index.json). The layer order is only known from the manifest, which may come last, so
+ * every layer is read as it passes and ordered at the end.
+ */
+export async function readImageArchive(input: Readable, spool: ContentSpool, label: string): Promise<ReadImage> {
+  const blobs = new Map<string, Buffer>();
+  const layers = new Map<string, TarEntry[]>();
+  const aliases = new Map<string, string>();
+  const extract = tar.extract();
+  const feeding = pipeline(input, extract);
+  let layerNo = 0;
+  try {
+    for await (const item of extract) {
+      const name = item.header.name.replace(/^\.\//, '');
+      if (item.header.type === 'symlink' && item.header.linkname) {
+        aliases.set(name, joinInside(parentOf('/' + name), item.header.linkname).slice(1));
+        item.resume();
+        continue;
+      }
+      if (item.header.type !== 'file') {
+        item.resume();
+        continue;
+      }
+      const { head, stream } = await peek(item as unknown as Readable, 512);
+      if (isTar(head) || isGzip(head)) {
+        layers.set(name, await readLayerTar(stream, layerNo++, spool, `layer ${name} of ${label}`));
+      } else if ((item.header.size ?? 0) <= MAX_JSON) {
+        const chunks: Buffer[] = [];
+        for await (const c of stream) chunks.push(c as Buffer);
+        blobs.set(name, Buffer.concat(chunks));
+      } else {
+        stream.resume();
+      }
+    }
+    await feeding;
+  } catch (err) {
+    if (err instanceof SlimError) throw err;
+    throw new SlimError(`cannot read ${label}: ${(err as Error).message}`, { code: 'BAD_ARCHIVE', cause: err });
+  }
+  const lookup = (n: string) => blobs.get(n) ?? blobs.get(aliases.get(n) ?? '');
+  const layerOf = (n: string) => layers.get(n) ?? layers.get(aliases.get(n) ?? '');
+
+  const { configName, layerNames } = findManifest(blobs, lookup, label);
+  const configRaw = lookup(configName);
+  if (!configRaw) throw new SlimError(`${label} has no config blob ${configName}`, { code: 'BAD_ARCHIVE' });
+  const ordered = layerNames.map((n) => {
+    const entries = layerOf(n);
+    if (!entries) throw new SlimError(`${label} lacks layer ${n}`, { code: 'BAD_ARCHIVE' });
+    return entries;
+  });
+  // Layers were numbered in archive order; renumber them in image order so entries say which layer they came from.
+  const renumbered = ordered.map((entries, i) => entries.map((e) => (e.at ? { ...e, at: { ...e.at, layer: i } } : e)));
+  return {
+    config: JSON.parse(configRaw.toString('utf8')) as ImageConfig,
+    configRaw,
+    configDigest: `sha256:${createHash('sha256').update(configRaw).digest('hex')}`,
+    layerCount: ordered.length,
+    index: flatten(renumbered),
+  };
+}
+
+function findManifest(blobs: Map<string, Buffer>, lookup: (n: string) => Buffer | undefined, label: string): { configName: string; layerNames: string[] } {
+  const dockerManifest = blobs.get('manifest.json');
+  if (dockerManifest) {
+    const list = JSON.parse(dockerManifest.toString('utf8')) as { Config: string; Layers: string[] }[];
+    const first = list[0];
+    if (!first) throw new SlimError(`${label}: manifest.json lists no image`, { code: 'BAD_ARCHIVE' });
+    if (list.length > 1) throw new SlimError(`${label} holds ${list.length} images; slim reads one at a time`, { code: 'BAD_ARCHIVE' });
+    return { configName: first.Config, layerNames: first.Layers };
+  }
+  const index = blobs.get('index.json');
+  if (index) {
+    const blobName = (d: string) => `blobs/${d.replace(':', '/')}`;
+    let desc = (JSON.parse(index.toString('utf8')) as { manifests: { digest: string; mediaType: string }[] }).manifests[0];
+    for (let depth = 0; desc && depth < 4; depth++) {
+      const doc = JSON.parse(lookup(blobName(desc.digest))?.toString('utf8') ?? 'null') as (Manifest & { manifests?: { digest: string; mediaType: string; platform?: { os: string; architecture: string } }[] }) | null;
+      if (!doc) break;
+      if (doc.manifests) {
+        desc = doc.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? doc.manifests[0];
+        continue;
+      }
+      return { configName: blobName(doc.config.digest), layerNames: doc.layers.map((l) => blobName(l.digest)) };
+    }
+  }
+  throw new SlimError(`${label} is neither a docker-archive (manifest.json) nor an OCI archive (index.json)`, { code: 'BAD_ARCHIVE' });
+}

@@ -1,0 +1,83 @@
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import type { TarEntry } from '../rootfs/flatten.js';
+import type { ContentSpool } from './content-spool.js';
+import { isGzip, isZstd, peek } from './peek.js';
+import { SlimError, UnsafeImageError } from '../errors.js';
+
+const typeMap: Record<string, TarEntry['type']> = {
+  file: 'file',
+  'contiguous-file': 'file',
+  link: 'link',
+  symlink: 'symlink',
+  directory: 'directory',
+  'character-device': 'character-device',
+  'block-device': 'block-device',
+  fifo: 'fifo',
+};
+
+/**
+ * Read one layer (plain or gzip tar), streaming: headers are returned, file bytes go to the spool.
+ * Names are read as byte strings (latin1) so non-UTF-8 names survive; PAX names are UTF-8 by
+ * the standard and are turned into the same byte form.
+ */
+export async function readLayerTar(input: Readable, layer: number, spool: ContentSpool, label: string): Promise<TarEntry[]> {
+  const { head, stream } = await peek(input, 4);
+  if (isZstd(head)) throw new SlimError(`${label} is zstd-compressed, which slim cannot read yet`, { code: 'UNSUPPORTED_LAYER' });
+  const source = isGzip(head) ? stream.pipe(createGunzip()) : stream;
+  const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
+  const feeding = pipeline(source, extract);
+  const entries: TarEntry[] = [];
+  try {
+    for await (const item of extract) {
+      const h = item.header;
+      const type = typeMap[h.type] ?? 'other';
+      const pax = (h as { pax?: Record<string, string> }).pax ?? {};
+      const name = pax.path !== undefined ? utf8ToBytes(pax.path) : h.name;
+      const linkname = pax.linkpath !== undefined ? utf8ToBytes(pax.linkpath) : h.linkname ?? undefined;
+      const e: TarEntry = {
+        name,
+        type,
+        mode: h.mode ?? 0,
+        uid: h.uid ?? 0,
+        gid: h.gid ?? 0,
+        mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
+        size: h.size ?? 0,
+        ...(linkname ? { linkname } : {}),
+        ...(h.devmajor ? { devmajor: h.devmajor } : {}),
+        ...(h.devminor ? { devminor: h.devminor } : {}),
+        ...(h.uname ? { uname: h.uname } : {}),
+        ...(h.gname ? { gname: h.gname } : {}),
+      };
+      const xattrs = paxXattrs(pax);
+      if (xattrs) e.xattrs = xattrs;
+      if (type === 'file') e.at = await spool.append(layer, item as AsyncIterable<Buffer>);
+      else item.resume();
+      if (type === 'other') continue;
+      entries.push(e);
+    }
+    await feeding;
+  } catch (err) {
+    if (err instanceof SlimError) throw err;
+    throw new UnsafeImageError(`${label} is not a readable tar archive: ${(err as Error).message}`);
+  }
+  return entries;
+}
+
+function utf8ToBytes(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
+}
+
+function paxXattrs(pax: Record<string, string>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(pax)) {
+    if (!k.startsWith('SCHILY.xattr.')) continue;
+    // tar-stream decodes PAX values as UTF-8, which mangles binary values such as
+    // security.capability; a mangled capability is worse than none, so those are dropped.
+    if (v.includes('\ufffd')) continue;
+    (out ??= {})[k.slice('SCHILY.xattr.'.length)] = utf8ToBytes(v);
+  }
+  return out;
+}
