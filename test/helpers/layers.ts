@@ -60,15 +60,16 @@ export async function mkLayer(specs: Spec[], opts: { gzip?: boolean } = {}): Pro
 export async function readLayers(layers: Buffer[]): Promise<{ index: FileIndex; spool: ContentSpool; entries: TarEntry[][]; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'slim-test-'));
   const spool = await ContentSpool.create(dir);
-  const entries: TarEntry[][] = [];
-  for (const [i, l] of layers.entries()) entries.push(await readLayerTar(Readable.from([l]), i, spool, `layer ${i}`));
-  return {
-    index: flatten(entries),
-    spool,
-    entries,
-    cleanup: async () => {
-      await spool.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+  const cleanup = async () => {
+    await spool.close();
+    await rm(dir, { recursive: true, force: true });
   };
+  try {
+    const entries: TarEntry[][] = [];
+    for (const [i, l] of layers.entries()) entries.push(await readLayerTar(Readable.from([l]), i, spool, `layer ${i}`));
+    return { index: flatten(entries), spool, entries, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { docker } from './engine.js';
+
+export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+
+/** Fixture images are tagged by a hash of their folder: built once, rebuilt only when the folder changes. */
+export function fixtureTag(name: string): string {
+  const dir = join(FIXTURES_DIR, name);
+  const hash = createHash('sha256');
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name))
+    .sort();
+  for (const f of files) hash.update(relative(dir, f) + '\0').update(readFileSync(f)).update('\0');
+  return `slim-fixture/${name}:${hash.digest('hex').slice(0, 12)}`;
+}
+
+export function fixtureNames(): string[] {
+  return readdirSync(FIXTURES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+}
+
+export function hasImage(ref: string): boolean {
+  try {
+    docker(['image', 'inspect', ref]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function buildFixture(name: string): string {
+  const tag = fixtureTag(name);
+  if (hasImage(tag)) return tag;
+  try {
+    execFileSync('docker', ['build', '--network', 'host', '-q', '-t', tag, join(FIXTURES_DIR, name)], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 900_000,
+    });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; stdout?: Buffer };
+    throw new Error(`building fixture ${name} failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
+  }
+  return tag;
+}

@@ -1,0 +1,167 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { docker, leftovers } from '../helpers/engine.js';
+import { fixtureTag } from '../helpers/fixtures.js';
+import { freePort, runSlim } from '../helpers/slim.js';
+import { ENGINE_PATHS, exportRootfs, type FsEntry } from '../helpers/rootfs.js';
+
+const madeTags: string[] = [];
+afterAll(() => {
+  for (const t of madeTags) {
+    try {
+      docker(['rmi', t]);
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+function curlSmoke(port: number, path: string, expect: string): string {
+  return `curl -fsS --max-time 5 http://127.0.0.1:${port}${path} | grep -q '${expect}'`;
+}
+
+/** Every file in the slim image exists in the original with the same content, type, mode and owner. */
+async function expectFaithfulSubset(original: string, slim: string): Promise<{ slimFiles: number }> {
+  const [orig, thin] = await Promise.all([exportRootfs(original), exportRootfs(slim)]);
+  const contentOf = (fs: Map<string, FsEntry>, e: FsEntry) => (e.type === 'link' ? fs.get('/' + e.linkname!.replace(/^\/+/, ''))?.sha256 : e.sha256);
+  const problems: string[] = [];
+  let slimFiles = 0;
+  for (const [path, e] of thin) {
+    if (ENGINE_PATHS.has(path)) continue;
+    const o = orig.get(path);
+    if (!o) {
+      problems.push(`${path}: not in the original`);
+      continue;
+    }
+    const kind = (t: string) => (t === 'link' ? 'file' : t);
+    if (kind(o.type) !== kind(e.type)) problems.push(`${path}: ${e.type} here, ${o.type} in the original`);
+    if (o.mode !== e.mode || o.uid !== e.uid || o.gid !== e.gid) problems.push(`${path}: ${e.mode.toString(8)} ${e.uid}:${e.gid}, original ${o.mode.toString(8)} ${o.uid}:${o.gid}`);
+    if (e.type === 'symlink' && o.linkname !== e.linkname) problems.push(`${path}: link to ${e.linkname}, original ${o.linkname}`);
+    if (kind(e.type) === 'file') {
+      slimFiles++;
+      if (contentOf(thin, e) !== contentOf(orig, o)) problems.push(`${path}: content differs`);
+    }
+  }
+  expect(problems).toEqual([]);
+  return { slimFiles };
+}
+
+interface ServiceCase {
+  fixture: string;
+  path: string;
+  expect: string;
+  minRatio: number;
+}
+
+const services: ServiceCase[] = [
+  { fixture: 'python-http', path: '/health', expect: 'ok', minRatio: 5 },
+  { fixture: 'nginx-static', path: '/', expect: 'slim-nginx-ok', minRatio: 5 },
+  { fixture: 'node-http', path: '/health', expect: 'ok', minRatio: 2.5 },
+  { fixture: 'static-bin', path: '/', expect: 'static-ok', minRatio: 5 },
+];
+
+describe('slim build on real fixtures', () => {
+  it.each(services)('$fixture: a working, faithful, much smaller image', async (c) => {
+    const image = fixtureTag(c.fixture);
+    const port = freePort();
+    const tag = `slim-test/${c.fixture}:slim-${port}`;
+    madeTags.push(tag);
+    const r = await runSlim(['build', image, '--tag', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, c.path, c.expect), '--json']);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = r.report!;
+    expect(rep.verify).toMatchObject({ original: 'pass', slim: 'pass' });
+    expect(rep.output.ref).toBe(tag);
+    expect(rep.input.ref).toBe(image);
+    expect(rep.input.size / rep.output.size).toBeGreaterThanOrEqual(c.minRatio);
+    for (const k of ['probe', 'pack', 'verify', 'total'] as const) expect(rep.timings[k]).toBeGreaterThan(0);
+    // The tag points at the image the report names, built FROM scratch: one layer.
+    const inspected = JSON.parse(docker(['image', 'inspect', tag]))[0];
+    expect(inspected.Id).toBe(rep.output.id);
+    expect(inspected.RootFS.Layers).toHaveLength(1);
+    const { slimFiles } = await expectFaithfulSubset(image, tag);
+    expect(slimFiles).toBe(rep.output.files);
+    expect(leftovers()).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('carries the original config over', async () => {
+    const image = fixtureTag('python-http');
+    const port = freePort();
+    const tag = `slim-test/python-http:config-${port}`;
+    madeTags.push(tag);
+    const r = await runSlim(['build', image, '--tag', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, '/health', 'ok')]);
+    expect(r.code, r.stderr).toBe(0);
+    const before = JSON.parse(docker(['image', 'inspect', image]))[0].Config;
+    const after = JSON.parse(docker(['image', 'inspect', tag]))[0].Config;
+    for (const k of ['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'User', 'ExposedPorts', 'Volumes', 'StopSignal', 'Healthcheck']) {
+      expect(after[k], k).toEqual(before[k]);
+    }
+    for (const [k, v] of Object.entries(before.Labels ?? {})) expect(after.Labels[k]).toBe(v);
+    expect(after.Labels['io.slim.source.name']).toBe(image);
+    expect(after.Labels['io.slim.source.digest']).toBe(JSON.parse(docker(['image', 'inspect', image]))[0].Id);
+  });
+});
+
+describe('what trace-based slimming must not break', () => {
+  it('does not bake run-time files into the image and keeps directory owners and modes', async () => {
+    const image = fixtureTag('writer-service');
+    const port = freePort();
+    const tag = `slim-test/writer-service:slim-${port}`;
+    madeTags.push(tag);
+    const r = await runSlim(['build', image, '--tag', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, '/health', 'ok'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const fs = await exportRootfs(tag);
+    expect(fs.has('/var/lib/writer/state.db')).toBe(false);
+    expect(fs.has('/var/lib/writer/app.pid')).toBe(false);
+    expect(fs.get('/var/lib/writer')).toMatchObject({ type: 'directory', uid: 1001, gid: 1001, mode: 0o750 });
+    expect(fs.get('/var/lib/writer/spool')).toMatchObject({ type: 'directory', uid: 1001, mode: 0o700 });
+    const orig = await exportRootfs(image);
+    expect(fs.get('/var/lib/writer/counter')?.sha256).toBe(orig.get('/var/lib/writer/counter')?.sha256);
+    await expectFaithfulSubset(image, tag);
+  });
+
+  it('probes a job until it exits and verifies its exit code and output', async () => {
+    const image = fixtureTag('shell-job');
+    const tag = `slim-test/shell-job:slim-${freePort()}`;
+    madeTags.push(tag);
+    const r = await runSlim(['build', image, '--tag', tag, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report!.verify).toMatchObject({ original: 'pass', slim: 'pass' });
+    expect(r.report!.verify.details.slim).toMatch(/same output/);
+    const a = docker(['run', '--rm', image]);
+    const b = docker(['run', '--rm', tag]);
+    expect(b).toBe(a);
+    expect(a.length).toBeGreaterThan(0);
+    expect(r.report!.input.size / r.report!.output.size).toBeGreaterThan(5);
+  });
+
+  it('reports a job that fails under the probe as a failure, never as success', async () => {
+    const image = fixtureTag('shell-job');
+    const tag = `slim-test/shell-job:never-${freePort()}`;
+    const r = await runSlim(['build', image, '--tag', tag, '-e', 'FAIL=1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/slim: error: the job failed on the original image under the probe: exit code 3/);
+    expect(() => docker(['image', 'inspect', tag])).toThrow();
+    expect(leftovers()).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('slims an image with no libc and no shell of its own', async () => {
+    const image = fixtureTag('busybox-scratch');
+    const tag = `slim-test/busybox-scratch:slim-${freePort()}`;
+    madeTags.push(tag);
+    const r = await runSlim(['build', image, '--tag', tag, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(docker(['run', '--rm', tag])).toBe(docker(['run', '--rm', image]));
+  });
+
+  it('runs two builds of one image at once without collisions', async () => {
+    const image = fixtureTag('python-http');
+    const [p1, p2] = [freePort(), freePort()];
+    const tags = [`slim-test/python-http:par-${p1}`, `slim-test/python-http:par-${p2}`];
+    madeTags.push(...tags);
+    const runs = await Promise.all(
+      [p1, p2].map((p, i) => runSlim(['build', image, '--tag', tags[i]!, '--network', 'host', '-e', `PORT=${p}`, '--smoke', curlSmoke(p, '/health', 'ok'), '--json'])),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    expect(leftovers()).toEqual({ containers: [], volumes: [] });
+  });
+});
