@@ -103,7 +103,12 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
       keepResolved(path, { why: 'symlink', from: path });
       continue;
     }
-    if (entry.kind !== 'file' || entry.size < 4) continue;
+    if (entry.kind !== 'file') continue;
+    // Python uses a cached .pyc only after checking its source's metadata: a trace that cannot
+    // see stat (fanotify) never shows the .py, yet without it the import fails.
+    const pyc = /^(.*)\/__pycache__\/([^/]+?)\.[^./]+(?:\.opt-\d)?\.pyc$/.exec(path);
+    if (pyc) keepResolved(`${pyc[1]}/${pyc[2]}.py`, { why: 'pyc-source', from: path });
+    if (entry.size < 4) continue;
     const head = await content.read(entry, { start: 0, length: Math.min(entry.size, 512) });
     if (head.subarray(0, 4).equals(ELF_MAGIC)) {
       const info = await ld.elf(entry);

@@ -8,6 +8,7 @@ export type ReasonKind =
   | 'elf-interp'
   | 'elf-needed'
   | 'shebang'
+  | 'pyc-source'
   | 'entrypoint'
   | 'user'
   | 'include';
