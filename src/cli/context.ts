@@ -7,6 +7,7 @@ export interface GlobalFlags {
   report?: string;
   quiet?: boolean;
   verbose?: boolean;
+  runId?: string;
 }
 
 export interface CommandContext {

@@ -11,8 +11,13 @@ import type { CommandContext, GlobalFlags } from './context.js';
 /** The one place that prints errors and sets the exit code. */
 async function runAction(action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags): Promise<void> {
   const log = createLogger({ level: flags.verbose ? 'debug' : 'info', quiet: flags.quiet ?? false });
-  const scope = new Scope({ handleSignals: true });
   let code: number = ExitCode.error;
+  if (flags.runId !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(flags.runId)) {
+    process.stderr.write(`slim: error: --run-id must be 1-63 characters of a-z, 0-9, '_', '.', '-'\n`);
+    process.exitCode = ExitCode.usage;
+    return;
+  }
+  const scope = new Scope({ handleSignals: true, ...(flags.runId ? { id: flags.runId } : {}) });
   try {
     code = await action({ runtime: new DockerRuntime(), log, scope });
   } catch (err) {

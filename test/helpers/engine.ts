@@ -18,8 +18,9 @@ export function docker(args: string[], opts: { input?: string | Buffer; timeout?
 }
 
 /** What carries slim's run label: containers and volumes. Tests assert it is empty after a run. */
-export function leftovers(runLabel = 'io.slim.run'): { containers: string[]; volumes: string[] } {
-  const containers = docker(['ps', '-aq', '--filter', `label=${runLabel}`]).split('\n').filter(Boolean);
-  const volumes = docker(['volume', 'ls', '-q', '--filter', `label=${runLabel}`]).split('\n').filter(Boolean);
+export function leftovers(runId?: string): { containers: string[]; volumes: string[] } {
+  const label = runId ? `label=io.slim.run=${runId}` : 'label=io.slim.run';
+  const containers = docker(['ps', '-aq', '--filter', label]).split('\n').filter(Boolean);
+  const volumes = docker(['volume', 'ls', '-q', '--filter', label]).split('\n').filter(Boolean);
   return { containers, volumes };
 }

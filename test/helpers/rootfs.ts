@@ -28,7 +28,7 @@ export async function exportRootfs(image: string): Promise<Map<string, FsEntry>>
       const h = item.header;
       const hash = createHash('sha256');
       for await (const c of item as AsyncIterable<Buffer>) hash.update(c);
-      const name = '/' + h.name.replace(/^\.?\/*/, '').replace(/\/$/, '');
+      const name = '/' + h.name.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/$/, '');
       out.set(name === '/' ? '/' : name, {
         type: h.type,
         mode: h.mode & 0o7777,

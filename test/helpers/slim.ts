@@ -10,12 +10,18 @@ export interface SlimRun {
   stdout: string;
   stderr: string;
   report?: BuildReport;
+  /** The run id passed to slim: what it created carries io.slim.run=<runId>. */
+  runId: string;
 }
+
+let runs = 0;
 
 /** Run the real CLI (the built dist), as a user would. */
 export function runSlim(args: string[], opts: { env?: Record<string, string>; onStderr?: (chunk: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<SlimRun> {
+  const runId = `t${process.pid}-${++runs}-${Date.now().toString(36)}`;
+  const withId = args[0] === 'build' || args[0] === 'probe' ? [args[0], '--run-id', runId, ...args.slice(1)] : args;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SLIM_BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SLIM_BIN, ...withId], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -27,7 +33,7 @@ export function runSlim(args: string[], opts: { env?: Record<string, string>; on
     child.on('close', (code, signal) => {
       let report: BuildReport | undefined;
       if (args.includes('--json') && stdout.trim().startsWith('{')) report = JSON.parse(stdout) as BuildReport;
-      resolve({ code, signal, stdout, stderr, ...(report ? { report } : {}) });
+      resolve({ code, signal, stdout, stderr, runId, ...(report ? { report } : {}) });
     });
   });
 }

@@ -80,7 +80,7 @@ describe('slim build on real fixtures', () => {
     expect(inspected.RootFS.Layers).toHaveLength(1);
     const { slimFiles } = await expectFaithfulSubset(image, tag);
     expect(slimFiles).toBe(rep.output.files);
-    expect(leftovers()).toEqual({ containers: [], volumes: [] });
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
   });
 
   it('carries the original config over', async () => {
@@ -141,7 +141,7 @@ describe('what trace-based slimming must not break', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/slim: error: the job failed on the original image under the probe: exit code 3/);
     expect(() => docker(['image', 'inspect', tag])).toThrow();
-    expect(leftovers()).toEqual({ containers: [], volumes: [] });
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
   });
 
   it('slims an image with no libc and no shell of its own', async () => {
@@ -161,7 +161,9 @@ describe('what trace-based slimming must not break', () => {
     const runs = await Promise.all(
       [p1, p2].map((p, i) => runSlim(['build', image, '--tag', tags[i]!, '--network', 'host', '-e', `PORT=${p}`, '--smoke', curlSmoke(p, '/health', 'ok'), '--json'])),
     );
-    for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    expect(leftovers()).toEqual({ containers: [], volumes: [] });
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+    }
   });
 });

@@ -4,13 +4,13 @@ import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 
 /** Each bad input: one line of error (plus an optional hint line), a non-zero exit, nothing left behind. */
-function expectCleanFailure(r: { code: number | null; stderr: string }, message: RegExp, code = 1): void {
+function expectCleanFailure(r: { code: number | null; stderr: string; runId: string }, message: RegExp, code = 1): void {
   expect(r.code, r.stderr).toBe(code);
   const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('slim: error:'));
   expect(errorLines).toHaveLength(1);
   expect(errorLines[0]).toMatch(message);
   expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-  expect(leftovers()).toEqual({ containers: [], volumes: [] });
+  expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
 }
 
 const tagIsAbsent = (tag: string) => expect(() => docker(['image', 'inspect', tag]), `${tag} must not exist`).toThrow();
@@ -64,7 +64,7 @@ describe('bad input', () => {
     expect(sent).toBe(true);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/slim: error: interrupted by SIGINT/);
-    expect(leftovers()).toEqual({ containers: [], volumes: [] });
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
     tagIsAbsent(tag);
   });
 });

@@ -27,6 +27,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--include <path>', 'keep this path (and all below it) whatever the trace says (repeatable)', collect, [])
     .option('--trace <file>', 'build from this trace (JSON Lines) instead of running the probe')
     .option('--trace-out <file>', 'write the trace (JSON Lines) here')
+    .option('--run-id <id>', 'label value for everything this run creates in the engine (io.slim.run=ID); default: random')
     .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
     .option('--report <file>', 'write the JSON report to this file')
     .action(async (image: string, flags: BuildFlags & GlobalFlags) => {
