@@ -7,7 +7,7 @@ const skipIntegration = process.env.SLIM_SKIP_INTEGRATION === '1';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, sequence: { groupOrder: 0 } } },
       ...(skipIntegration
         ? []
         : [
@@ -20,6 +20,7 @@ export default defineConfig({
                 hookTimeout: 900_000,
                 // One engine on two cores: more parallel containers only slow each other down.
                 maxWorkers: 2,
+                sequence: { groupOrder: 1 },
               },
             },
           ]),
