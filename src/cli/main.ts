@@ -6,6 +6,7 @@ import { Scope } from '../pipeline/scope.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { SLIM_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
+import { probeCommand } from './commands/probe.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 
 /** The one place that prints errors and sets the exit code. */
@@ -55,6 +56,8 @@ const program = new Command('slim')
   })
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-program.addCommand(buildCommand((action, flags) => runAction(action, { ...program.opts(), ...flags })));
+const withGlobals = (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => runAction(action, { ...program.opts(), ...flags });
+program.addCommand(buildCommand(withGlobals));
+program.addCommand(probeCommand(withGlobals));
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import { SlimError, ExitCode } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build.js';
-import type { ProbeBackend } from '../probe/run-probe.js';
+import type { ProbeChoice } from '../probe/select-probe.js';
 
 /** The flags of `slim build` as commander hands them over. */
 export interface BuildFlags {
@@ -17,13 +17,15 @@ export interface BuildFlags {
   entrypoint?: string;
   cmd?: string;
   workdir?: string;
+  readOnly?: boolean;
+  tmpfs: string[];
   stopTimeout: string;
   include: string[];
   trace?: string;
   traceOut?: string;
 }
 
-export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'strace' } as const;
+export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'auto' } as const;
 
 function usage(message: string, hint?: string): SlimError {
   return new SlimError(message, { code: 'USAGE', exitCode: ExitCode.usage, ...(hint ? { hint } : {}) });
@@ -87,8 +89,8 @@ function envFlags(values: string[]): string[] {
 }
 
 export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
-  const probes: ProbeBackend[] = ['strace', 'fanotify', 'both'];
-  if (!probes.includes(f.probe as ProbeBackend)) throw usage(`--probe must be one of ${probes.join(', ')}, not "${f.probe}"`);
+  const probes: ProbeChoice[] = ['auto', 'strace', 'fanotify', 'both'];
+  if (!probes.includes(f.probe as ProbeChoice)) throw usage(`--probe must be one of ${probes.join(', ')}, not "${f.probe}"`);
   const epochText = process.env.SOURCE_DATE_EPOCH;
   let epoch: number | undefined;
   if (epochText !== undefined && epochText !== '') {
@@ -109,10 +111,12 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
       ...(f.entrypoint !== undefined ? { entrypoint: parseCommand('--entrypoint', f.entrypoint) } : {}),
       ...(f.cmd !== undefined ? { cmd: parseCommand('--cmd', f.cmd) } : {}),
       ...(f.workdir ? { workdir: f.workdir } : {}),
+      readOnly: f.readOnly ?? false,
+      tmpfs: f.tmpfs,
       stopTimeout: seconds('--stop-timeout', f.stopTimeout),
     },
     check: f.smoke !== undefined ? { kind: 'smoke', command: f.smoke, timeoutSeconds: seconds('--smoke-timeout', f.smokeTimeout) } : { kind: 'job' },
-    probe: f.probe as ProbeBackend,
+    probe: f.probe as ProbeChoice,
     include: f.include,
     ...(f.trace ? { traceIn: f.trace } : {}),
     ...(f.traceOut ? { traceOut: f.traceOut } : {}),

@@ -1,7 +1,7 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { Runtime } from '../runtime/runtime.js';
+import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
 import type { Scope } from './scope.js';
 import { SlimError, ExitCode } from '../errors.js';
@@ -13,6 +13,7 @@ import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
 import { resolveUser } from '../closure/users.js';
 import { computeClosure } from '../closure/closure.js';
 import { runProbe, PROBE_DIR, OUT_DIR, type ProbeBackend } from '../probe/run-probe.js';
+import type { ProbeChoice } from '../probe/select-probe.js';
 import { planPack } from '../pack/plan.js';
 import { writeLayer } from '../pack/layer-writer.js';
 import { buildImage } from '../pack/image-builder.js';
@@ -28,7 +29,7 @@ export interface BuildOptions {
   tag?: string;
   settings: RunSettings;
   check: Check;
-  probe: ProbeBackend;
+  probe: ProbeChoice;
   include: string[];
   /** Use this trace (JSON Lines) instead of running the probe. */
   traceIn?: string;
@@ -42,61 +43,87 @@ export interface BuildDeps {
   scope: Scope;
 }
 
+/** The image read from the engine: its inspect data, flattened filesystem and the content behind it. */
+export interface OpenedImage {
+  inspect: ImageInspect;
+  img: ReadImage;
+  spool: ContentSpool;
+  tmp: string;
+  readSeconds: number;
+}
+
+export async function openImage(ref: string, { runtime, log, scope }: BuildDeps): Promise<OpenedImage> {
+  await runtime.ping();
+  const inspect = await runtime.inspectImage(ref);
+  if (!inspect) {
+    throw new SlimError(`image ${ref} is not in the engine`, { code: 'IMAGE_NOT_FOUND', hint: `build or pull it first (docker image ls lists what is there)` });
+  }
+  log.step(`reading ${ref} (${inspect.id.slice(7, 19)})`);
+  const t = Date.now();
+  const tmp = await scope.tempDir();
+  const spool = await ContentSpool.create(tmp);
+  scope.defer('content spool', () => spool.close());
+  const img = await readImageArchive(await runtime.saveImage(inspect.id, scope.signal), spool, ref);
+  const readSeconds = (Date.now() - t) / 1000;
+  log.info(`${img.index.stats().files} files in ${img.layerCount} layers, read in ${readSeconds.toFixed(1)}s`);
+  return { inspect, img, spool, tmp, readSeconds };
+}
+
+export interface TraceResult {
+  records: AccessRecord[];
+  backend: ProbeBackend | 'trace-file';
+  summary: string;
+  skippedLines: number;
+}
+
+/** The trace: from a file given with --trace, or from a probe run whose check must pass. */
+export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut'>, { runtime, log, scope }: BuildDeps): Promise<TraceResult> {
+  const { img, spool, inspect } = opened;
+  const config = img.config.config ?? {};
+  const settings = opts.settings;
+  let result: TraceResult;
+  if (opts.traceIn) {
+    const { records, badLines } = await parseTraceText(readFile(opts.traceIn, 'latin1').catch((err: Error) => {
+      throw new SlimError(`cannot read the trace ${opts.traceIn}: ${err.message}`, { code: 'BAD_TRACE', exitCode: ExitCode.usage });
+    }));
+    if (records.length === 0) throw new SlimError(`${opts.traceIn} holds no trace records (${badLines} unreadable lines)`, { code: 'BAD_TRACE' });
+    log.step(`using ${records.length} records from ${opts.traceIn}`);
+    result = { records, backend: 'trace-file', summary: `trace from ${opts.traceIn}`, skippedLines: badLines };
+  } else {
+    commandOf(config, settings);
+    const text = async (p: string) => {
+      const e = img.index.resolve(p).entry;
+      return e?.kind === 'file' ? (await spool.read(e)).toString('latin1') : undefined;
+    };
+    const identity = resolveUser(settings.user ?? config.User, await text('/etc/passwd'), await text('/etc/group'));
+    log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(opts.check)})`);
+    const probe = await runProbe({ runtime, scope, log, image: inspect.id, config, settings, identity, backend: opts.probe, check: opts.check });
+    if (!probe.run.passed) throw probeFailure(opts.check, probe.run);
+    log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
+    result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines };
+  }
+  if (opts.traceOut) await writeFile(opts.traceOut, result.records.map(serialiseRecord).join('\n') + '\n', 'latin1');
+  return result;
+}
+
 /** Orchestration only: each step lives in its own module. */
-export async function build(opts: BuildOptions, { runtime, log, scope }: BuildDeps): Promise<BuildReport> {
+export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildReport> {
+  const { runtime, log, scope } = deps;
   const t0 = Date.now();
   const since = (t: number) => (Date.now() - t) / 1000;
   const outputName = opts.tag ?? defaultOutputName(opts.image);
   const out = parseImageName(outputName);
   if (out.digest) throw new SlimError(`--tag ${outputName} must not carry a digest`, { code: 'USAGE', exitCode: ExitCode.usage });
 
-  await runtime.ping();
-  const inspect = await runtime.inspectImage(opts.image);
-  if (!inspect) {
-    throw new SlimError(`image ${opts.image} is not in the engine`, { code: 'IMAGE_NOT_FOUND', hint: `build or pull it first (docker image ls lists what is there)` });
-  }
-
-  log.step(`reading ${opts.image} (${inspect.id.slice(7, 19)})`);
-  let t = Date.now();
-  const tmp = await scope.tempDir();
-  const spool = await ContentSpool.create(tmp);
-  scope.defer('content spool', () => spool.close());
-  const img: ReadImage = await readImageArchive(await runtime.saveImage(inspect.id, scope.signal), spool, opts.image);
+  const opened = await openImage(opts.image, deps);
+  const { inspect, img, spool, tmp, readSeconds } = opened;
   const inputStats = img.index.stats();
-  const readSeconds = since(t);
-  log.info(`${inputStats.files} files in ${img.layerCount} layers, read in ${readSeconds.toFixed(1)}s`);
-
   const config = img.config.config ?? {};
   const settings = opts.settings;
-  commandOf(config, settings);
-  const text = async (p: string) => {
-    const e = img.index.resolve(p).entry;
-    return e?.kind === 'file' ? (await spool.read(e)).toString('latin1') : undefined;
-  };
-  const identity = resolveUser(settings.user ?? config.User, await text('/etc/passwd'), await text('/etc/group'));
 
-  t = Date.now();
-  let records: AccessRecord[];
-  let probeSummary: string;
-  let skippedLines = 0;
-  if (opts.traceIn) {
-    const parsed = parseTraceText((await import('node:fs/promises')).readFile(opts.traceIn, 'latin1'));
-    const { records: recs, badLines } = await parsed;
-    if (recs.length === 0) throw new SlimError(`${opts.traceIn} holds no trace records`, { code: 'BAD_TRACE' });
-    records = recs;
-    skippedLines = badLines;
-    probeSummary = `trace from ${opts.traceIn}`;
-    log.step(`using ${records.length} records from ${opts.traceIn}`);
-  } else {
-    log.step(`probing ${opts.image} with ${opts.probe} (${describeCheck(opts.check)})`);
-    const probe = await runProbe({ runtime, scope, log, image: inspect.id, config, settings, identity, backend: opts.probe, check: opts.check });
-    if (!probe.run.passed) throw probeFailure(opts.check, probe.run);
-    records = probe.records;
-    skippedLines = probe.skippedLines;
-    probeSummary = probe.run.summary;
-    log.info(`${probe.run.summary}; ${records.length} trace records`);
-  }
-  if (opts.traceOut) await writeFile(opts.traceOut, records.map(serialiseRecord).join('\n') + '\n', 'latin1');
+  let t = Date.now();
+  const trace = await traceImage(opened, opts, deps);
+  const records = trace.records;
   const probeSeconds = since(t);
 
   t = Date.now();
@@ -113,7 +140,7 @@ export async function build(opts: BuildOptions, { runtime, log, scope }: BuildDe
   t = Date.now();
   const plan = planPack(img.index, closure.selection, img.config, {
     ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
-    provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: opts.traceIn ? 'trace-file' : opts.probe },
+    provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: trace.backend },
   });
   const layer = await writeLayer(plan, spool, join(tmp, 'layer.tar.gz'), scope.signal);
   const built = buildImage(plan, layer);
@@ -148,7 +175,7 @@ export async function build(opts: BuildOptions, { runtime, log, scope }: BuildDe
     input: { ref: opts.image, id: inspect.id, size: inspect.size, files: inputStats.files, layers: img.layerCount },
     output: { ref: slimVerdict.passed ? outputName : null, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
     reduction: { sizeRatio: inspect.size / Math.max(1, outSize), filesRatio: inputStats.files / Math.max(1, outFiles) },
-    probe: { backend: opts.traceIn ? 'trace-file' : opts.probe, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines, check: probeSummary },
+    probe: { backend: trace.backend, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines: trace.skippedLines, check: trace.summary },
     closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), warnings: closure.warnings },
     verify: { original: 'pass', slim: slimVerdict.passed ? 'pass' : 'fail', details: { original: original.summary, slim: slimVerdict.summary } },
     timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, total: since(t0) },

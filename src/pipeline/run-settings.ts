@@ -14,6 +14,8 @@ export interface RunSettings {
   entrypoint?: string[];
   cmd?: string[];
   workdir?: string;
+  readOnly: boolean;
+  tmpfs: string[];
   stopTimeout: number;
 }
 
@@ -45,6 +47,8 @@ export function plainRunSpec(image: string, s: RunSettings, labels: Record<strin
     binds: s.volumes,
     extraHosts: s.addHosts,
     publish: s.publish,
+    readOnly: s.readOnly,
+    ...(s.tmpfs.length ? { tmpfs: Object.fromEntries(s.tmpfs.map((t) => [t, ''])) } : {}),
     labels,
     stopTimeout: s.stopTimeout,
   };
@@ -56,7 +60,7 @@ export function volumeTargets(s: RunSettings): string[] {
     const parts = v.split(':');
     // SRC:DST[:OPTS] or just DST (anonymous volume)
     return (parts.length >= 2 ? parts[1] : parts[0])!;
-  }).filter((t) => t.startsWith('/'));
+  }).concat(s.tmpfs).filter((t) => t.startsWith('/'));
 }
 
 export function envValue(env: readonly string[], key: string): string | undefined {

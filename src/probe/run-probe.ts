@@ -13,10 +13,10 @@ import { ensureProbeImage } from './probe-image.js';
 import { StraceParser } from '../trace/strace-parse.js';
 import { parseTraceLine } from '../trace/jsonl.js';
 import { SlimError } from '../errors.js';
+import { CAPS, PROBE_DIR, selectProbe, type ProbeBackend, type ProbeChoice } from './select-probe.js';
 
-export type ProbeBackend = 'strace' | 'fanotify' | 'both';
+export { PROBE_DIR, type ProbeBackend };
 
-export const PROBE_DIR = '/.slim-probe';
 export const OUT_DIR = '/.slim-out';
 
 export interface ProbeResult {
@@ -26,7 +26,6 @@ export interface ProbeResult {
   skippedLines: number;
 }
 
-const CAPS: Record<ProbeBackend, string[]> = { strace: ['SYS_PTRACE'], fanotify: ['SYS_ADMIN'], both: ['SYS_ADMIN', 'SYS_PTRACE'] };
 
 /**
  * Run the image with the sensor as its first process: the probe files come in on a read-only
@@ -41,11 +40,13 @@ export async function runProbe(args: {
   config: ContainerConfig;
   settings: RunSettings;
   identity: Identity;
-  backend: ProbeBackend;
+  backend: ProbeChoice;
   check: Check;
 }): Promise<ProbeResult> {
-  const { runtime, scope, log, settings, identity, backend } = args;
+  const { runtime, scope, log, settings, identity } = args;
   const probeImage = await ensureProbeImage(runtime, log, scope.signal);
+  const { backend, reason } = await selectProbe(runtime, probeImage, args.backend, scope);
+  if (args.backend === 'auto') log.info(`probe: ${backend} (auto: ${reason})`);
   const labels = labelsFor(scope.id, 'probe');
   const probeVol = `slim-probe-${scope.id}`;
   const outVol = `slim-out-${scope.id}`;
@@ -83,6 +84,8 @@ export async function runProbe(args: {
     ],
     extraHosts: settings.addHosts,
     publish: settings.publish,
+    readOnly: settings.readOnly,
+    ...(settings.tmpfs.length ? { tmpfs: Object.fromEntries(settings.tmpfs.map((t) => [t, ''])) } : {}),
     capAdd: CAPS[backend],
     labels,
     stopTimeout: settings.stopTimeout,

@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { toBuildOptions, type BuildFlags } from '../options.js';
+import type { GlobalFlags, CommandContext } from '../context.js';
+import { ExitCode, SlimError } from '../../errors.js';
+import { addRunOptions } from './run-options.js';
+
+export function probeCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
+  const cmd = new Command('probe')
+    .description('run IMAGE under the probe and write the trace, without building (reuse it with `slim build --trace`)')
+    .argument('<image>', 'image in the engine');
+  return addRunOptions(cmd)
+    .option('--json', 'print a summary as JSON on stdout')
+    .action(async (image: string, flags: BuildFlags & GlobalFlags) => {
+      await run(async (ctx) => {
+        if (!flags.traceOut) throw new SlimError('slim probe needs --trace-out FILE', { code: 'USAGE', exitCode: ExitCode.usage });
+        const opts = toBuildOptions(image, { ...flags, include: [] });
+        const { openImage, traceImage } = await import('../../pipeline/build.js');
+        const opened = await openImage(image, ctx);
+        const trace = await traceImage(opened, opts, ctx);
+        const summary = {
+          image,
+          backend: trace.backend,
+          records: trace.records.length,
+          distinctPaths: new Set(trace.records.map((r) => r.path)).size,
+          skippedLines: trace.skippedLines,
+          check: trace.summary,
+          traceOut: flags.traceOut,
+        };
+        if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        process.stderr.write(`\nslim probed ${image} with ${trace.backend}: ${summary.records} records (${summary.distinctPaths} distinct paths) written to ${flags.traceOut}\n`);
+        return ExitCode.ok;
+      }, flags);
+    });
+}
