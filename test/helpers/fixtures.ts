@@ -1,22 +1,15 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { docker } from './engine.js';
+import { hashDir } from '../../src/util/dir-hash.js';
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 /** Fixture images are tagged by a hash of their folder: built once, rebuilt only when the folder changes. */
 export function fixtureTag(name: string): string {
-  const dir = join(FIXTURES_DIR, name);
-  const hash = createHash('sha256');
-  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => join(d.parentPath, d.name))
-    .sort();
-  for (const f of files) hash.update(relative(dir, f) + '\0').update(readFileSync(f)).update('\0');
-  return `slim-fixture/${name}:${hash.digest('hex').slice(0, 12)}`;
+  return `slim-fixture/${name}:${hashDir(join(FIXTURES_DIR, name)).slice(0, 12)}`;
 }
 
 export function fixtureNames(): string[] {

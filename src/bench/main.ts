@@ -1,0 +1,222 @@
+/**
+ * `npm run bench`: slim's speed and size figures, each as a ratio against a baseline measured in
+ * the same run on the same engine (never an absolute threshold):
+ *   1. probe overhead: a job that imports ~200 stdlib modules, and a loop of HTTP requests,
+ *      untraced vs each probe backend (median of --runs);
+ *   2. what each backend sees: distinct paths, and kept files only one backend saw;
+ *   3. read + pack vs `docker save` of the same image, with peak memory, on the largest fixture
+ *      and on a synthetic image of --large-gb GB made here.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import tar from 'tar-stream';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Scope } from '../pipeline/scope.js';
+import { createLogger } from '../log.js';
+import { hashDir } from '../util/dir-hash.js';
+import { openImage } from '../pipeline/build.js';
+import { labelsFor, plainRunSpec, type RunSettings } from '../pipeline/run-settings.js';
+import { exercise, type Check } from '../verify/exercise.js';
+import { runProbe, type ProbeBackend } from '../probe/run-probe.js';
+import { resolveUser } from '../closure/users.js';
+import { computeClosure } from '../closure/closure.js';
+import { Selection } from '../closure/selection.js';
+import { planPack } from '../pack/plan.js';
+import { writeLayer } from '../pack/layer-writer.js';
+import type { AccessRecord } from '../trace/record.js';
+
+const log = createLogger({ level: 'warn' });
+const say = (s: string) => process.stdout.write(s + '\n');
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const RUNS = arg('runs', 5);
+const LARGE_GB = arg('large-gb', 1);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+
+async function fixture(runtime: Runtime, name: string, signal: AbortSignal): Promise<string> {
+  const tag = `slim-fixture/${name}:${hashDir(join(fixtures, name)).slice(0, 12)}`;
+  if (!(await runtime.inspectImage(tag))) await runtime.buildImage(join(fixtures, name), tag, {}, signal);
+  return tag;
+}
+
+const baseSettings = (env: string[] = []): RunSettings => ({ env, volumes: [], addHosts: [], publish: [], readOnly: false, tmpfs: [], stopTimeout: 5, network: 'host' });
+
+async function identityOf(runtime: Runtime, image: string, scope: Scope) {
+  const opened = await openImage(image, { runtime, log, scope });
+  const text = async (p: string) => {
+    const e = opened.img.index.resolve(p).entry;
+    return e?.kind === 'file' ? (await opened.spool.read(e)).toString('latin1') : undefined;
+  };
+  return { opened, identity: resolveUser(opened.img.config.config?.User, await text('/etc/passwd'), await text('/etc/group')) };
+}
+
+/** One timed run: untraced, or under a backend. Returns seconds as the check measured them, plus records. */
+async function timedRun(runtime: Runtime, image: string, backend: ProbeBackend | 'none', check: Check, settings: RunSettings, timing: () => Promise<number | undefined>): Promise<{ seconds: number; records: AccessRecord[] }> {
+  const scope = new Scope();
+  try {
+    if (backend === 'none') {
+      const c = await runtime.run(plainRunSpec(image, settings, labelsFor(scope.id, 'bench')));
+      scope.defer('bench container', () => c.remove());
+      const r = await exercise(c, check, { image, stopTimeout: settings.stopTimeout, signal: scope.signal });
+      if (!r.passed) throw new Error(`untraced run failed: ${r.summary}`);
+      return { seconds: (await timing()) ?? r.seconds, records: [] };
+    }
+    const { opened, identity } = await identityOf(runtime, image, scope);
+    const p = await runProbe({ runtime, scope, log, image, config: opened.img.config.config ?? {}, settings, identity, backend, check });
+    if (!p.run.passed) throw new Error(`${backend} run failed: ${p.run.summary}`);
+    return { seconds: (await timing()) ?? p.run.seconds, records: p.records };
+  } finally {
+    await scope.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const runtime = new DockerRuntime();
+  const setup = new Scope();
+  await runtime.ping();
+  const work = await mkdtemp(join(tmpdir(), 'slim-bench-'));
+  try {
+    const imports = await fixture(runtime, 'python-imports', setup.signal);
+    const http = await fixture(runtime, 'python-http', setup.signal);
+    const backends: (ProbeBackend | 'none')[] = ['none', 'fanotify', 'strace', 'both'];
+
+    say(`# slim bench (${RUNS} runs each, median; ratios against the untraced run measured alongside)\n`);
+    say('## 1. probe overhead: job importing ~200 stdlib modules (container start to exit)');
+    const jobTimes = new Map<string, number[]>();
+    const lastRecords = new Map<string, AccessRecord[]>();
+    for (let i = 0; i < RUNS; i++) {
+      for (const b of backends) {
+        const r = await timedRun(runtime, imports, b, { kind: 'job' }, baseSettings(), async () => undefined);
+        (jobTimes.get(b) ?? jobTimes.set(b, []).get(b)!).push(r.seconds);
+        if (b !== 'none') lastRecords.set(b, r.records);
+      }
+    }
+    const base = median(jobTimes.get('none')!);
+    for (const b of backends) say(`  ${b.padEnd(9)} ${median(jobTimes.get(b)!).toFixed(3)} s   ratio ${(median(jobTimes.get(b)!) / base).toFixed(2)}x`);
+
+    say('\n## 1b. probe overhead: 300 HTTP requests against python-http (the request loop only)');
+    const loopTimes = new Map<string, number[]>();
+    for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
+      for (const b of backends) {
+        const port = 18900 + Math.floor(Math.random() * 90);
+        const out = join(work, `loop-${b}-${i}`);
+        const smoke = `curl -fsS http://127.0.0.1:${port}/health >/dev/null && s=$(date +%s%N) && for i in $(seq 300); do curl -fsS http://127.0.0.1:${port}/ >/dev/null || exit 1; done && echo $(( ($(date +%s%N) - s) / 1000 )) > ${out}`;
+        const r = await timedRun(runtime, http, b, { kind: 'smoke', command: smoke, timeoutSeconds: 60 }, baseSettings([`PORT=${port}`]), async () => Number(await readFile(out, 'utf8')) / 1e6);
+        (loopTimes.get(b) ?? loopTimes.set(b, []).get(b)!).push(r.seconds);
+      }
+    }
+    const loopBase = median(loopTimes.get('none')!);
+    for (const b of backends) say(`  ${b.padEnd(9)} ${median(loopTimes.get(b)!).toFixed(3)} s   ratio ${(median(loopTimes.get(b)!) / loopBase).toFixed(2)}x`);
+
+    say('\n## 2. what each backend sees (python-imports, trace of the "both" run)');
+    const both = lastRecords.get('both')!;
+    const scope = new Scope();
+    try {
+      const { opened } = await identityOf(runtime, imports, scope);
+      const index = opened.img.index;
+      const distinct = (via: string) => new Set(both.filter((r) => r.via === via && r.ok).map((r) => r.path)).size;
+      say(`  distinct paths reported: fanotify ${distinct('fanotify')}, strace ${distinct('strace')} (strace includes stat/access/failed lookups)`);
+      const realOf = (r: AccessRecord) => [r.path, r.resolved].filter((p): p is string => !!p).map((p) => index.resolve(p).real);
+      const seen = (via: string) => new Set(both.filter((r) => r.via === via).flatMap(realOf));
+      const [fan, str] = [seen('fanotify'), seen('strace')];
+      const closure = await computeClosure(index, both, { ignore: ['/.slim-probe', '/.slim-out'], include: [], argv: ['python3', '/app/imports.py'], config: opened.img.config.config ?? {} }, opened.spool);
+      const files = closure.selection.paths().filter((p) => index.get(p)?.kind === 'file');
+      const onlyF = files.filter((p) => fan.has(p) && !str.has(p));
+      const onlyS = files.filter((p) => str.has(p) && !fan.has(p));
+      const neither = files.filter((p) => !fan.has(p) && !str.has(p));
+      say(`  files in the slim image: ${files.length}; seen only by fanotify: ${onlyF.length}${onlyF.length ? ` (e.g. ${onlyF.slice(0, 3).join(', ')})` : ''}; only by strace: ${onlyS.length}${onlyS.length ? ` (e.g. ${onlyS.slice(0, 3).join(', ')})` : ''}; added by the closure alone: ${neither.length}`);
+      const fanOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'fanotify'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], argv: ['python3', '/app/imports.py'], config: opened.img.config.config ?? {} }, opened.spool);
+      const strOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'strace'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], argv: ['python3', '/app/imports.py'], config: opened.img.config.config ?? {} }, opened.spool);
+      const kept = (s: Selection) => new Set(s.paths().filter((p) => index.get(p)?.kind === 'file'));
+      const [kf, ks] = [kept(fanOnlyClosure.selection), kept(strOnlyClosure.selection)];
+      say(`  after the closure: fanotify alone keeps ${kf.size} of them (missing ${files.filter((p) => !kf.has(p)).length}), strace alone keeps ${ks.size} (missing ${files.filter((p) => !ks.has(p)).length})`);
+    } finally {
+      await scope.dispose();
+    }
+
+    say('\n## 3. read + pack vs docker save (same image, same engine)');
+    const biggest = await fixture(runtime, 'node-http', setup.signal);
+    await readVsSave(runtime, biggest, 'node-http fixture', work);
+    if (LARGE_GB > 0) {
+      const big = await makeLargeImage(runtime, LARGE_GB, work);
+      try {
+        await readVsSave(runtime, big, `synthetic ${LARGE_GB} GB image`, work);
+      } finally {
+        await runtime.removeImage(big);
+      }
+    }
+  } finally {
+    await setup.dispose();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function readVsSave(runtime: Runtime, image: string, label: string, work: string): Promise<void> {
+  const saves: number[] = [];
+  const reads: number[] = [];
+  let rss = 0;
+  let kept = 0;
+  for (let i = 0; i < 3; i++) {
+    let t = Date.now();
+    const s = await runtime.saveImage(image, new AbortController().signal);
+    await pipeline(s, createWriteStream('/dev/null'));
+    saves.push((Date.now() - t) / 1000);
+    const scope = new Scope();
+    try {
+      t = Date.now();
+      const { img, spool, tmp } = await openImage(image, { runtime, log, scope });
+      // Pack what a typical slim run keeps: every 20th file and its parents (about 5%).
+      const sel = new Selection();
+      let n = 0;
+      for (const e of img.index.sorted()) if (e.kind === 'dir' || (e.kind === 'file' && n++ % 20 === 0)) sel.add(e.path, { why: 'traced' });
+      kept = n;
+      const plan = planPack(img.index, sel, img.config, { provenance: { sourceName: image, sourceDigest: img.configDigest, slimVersion: 'bench', probe: 'none' } });
+      await writeLayer(plan, spool, join(tmp, 'bench.tgz'), scope.signal);
+      reads.push((Date.now() - t) / 1000);
+      rss = Math.max(rss, process.resourceUsage().maxRSS / 1024);
+    } finally {
+      await scope.dispose();
+    }
+  }
+  const inspect = await runtime.inspectImage(image);
+  say(`  ${label} (${((inspect?.size ?? 0) / 1e6).toFixed(0)} MB, ${kept} files): docker save ${median(saves).toFixed(2)} s, slim read+pack ${median(reads).toFixed(2)} s, ratio ${(median(reads) / median(saves)).toFixed(2)}x; peak RSS of this process so far ${rss.toFixed(0)} MB`);
+  void work;
+}
+
+/** A synthetic image of `gb` GB of incompressible files in 3 layers, made with `docker import`. */
+async function makeLargeImage(runtime: Runtime, gb: number, work: string): Promise<string> {
+  const tag = `slim-bench/large:${gb}gb`;
+  const pack = tar.pack();
+  const chunk = randomBytes(1 << 20);
+  const files = Math.round(gb * 1024);
+  (async () => {
+    for (let i = 0; i < files; i++) {
+      const body = Buffer.from(chunk);
+      body.writeUInt32LE(i, 0);
+      await new Promise<void>((res, rej) => pack.entry({ name: `data/d${i % 32}/f${i}.bin`, size: body.length, mode: 0o644 }, body, (e) => (e ? rej(e) : res())));
+    }
+    pack.finalize();
+  })().catch((e) => pack.destroy(e as Error));
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('docker', ['import', '-', tag], (err) => (err ? reject(err) : resolve()));
+    (pack as unknown as Readable).pipe(child.stdin!);
+  });
+  void work;
+  return tag;
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exitCode = 1;
+});
