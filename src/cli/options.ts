@@ -1,6 +1,7 @@
 import { SlimError, ExitCode } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
+import { parseOutputRef } from '../sinks/output.js';
 
 /** The flags of `slim build` as commander hands them over. */
 export interface BuildFlags {
@@ -23,6 +24,7 @@ export interface BuildFlags {
   include: string[];
   trace?: string;
   traceOut?: string;
+  output: string[];
 }
 
 export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'auto' } as const;
@@ -121,5 +123,6 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...(f.trace ? { traceIn: f.trace } : {}),
     ...(f.traceOut ? { traceOut: f.traceOut } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
+    outputs: (f.output?.length ? f.output : ['docker']).map(parseOutputRef),
   };
 }

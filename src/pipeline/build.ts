@@ -23,6 +23,7 @@ import type { AccessRecord } from '../trace/record.js';
 import { parseTraceText, serialiseRecord } from '../trace/jsonl.js';
 import type { BuildReport } from '../report/report.js';
 import { SLIM_VERSION } from '../version.js';
+import { describeOutput, writeOutput, type OutputRef } from '../sinks/output.js';
 
 export interface BuildOptions {
   image: string;
@@ -35,6 +36,8 @@ export interface BuildOptions {
   traceIn?: string;
   traceOut?: string;
   epoch?: number;
+  /** Where the verified image goes; the engine is always where it is verified. */
+  outputs: OutputRef[];
 }
 
 export interface BuildDeps {
@@ -163,9 +166,20 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const slimVerdict = compare(opts.check, original, slim);
   const verifySeconds = since(t);
 
+  const written: string[] = [];
+  const toEngine = opts.outputs.some((o) => o.kind === 'docker');
   if (slimVerdict.passed) {
-    scope.release('provisional slim image');
-    await runtime.tagImage(slimId, out.repository, out.tag ?? 'latest');
+    for (const o of opts.outputs) {
+      if (o.kind === 'docker') continue;
+      log.step(`writing ${describeOutput(o)}`);
+      await writeOutput(o, built, outputName);
+      written.push(describeOutput(o));
+    }
+    if (toEngine) {
+      scope.release('provisional slim image');
+      await runtime.tagImage(slimId, out.repository, out.tag ?? 'latest');
+      written.unshift(`docker:${outputName}`);
+    }
   }
   const outFiles = plan.entries.filter((e) => e.entry.kind === 'file').length;
   const outSize = slimInspect?.size ?? layer.uncompressedSize;
@@ -173,7 +187,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     schema: 'slim.report/v1',
     status: slimVerdict.passed ? 'ok' : 'verify-failed',
     input: { ref: opts.image, id: inspect.id, size: inspect.size, files: inputStats.files, layers: img.layerCount },
-    output: { ref: slimVerdict.passed ? outputName : null, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
+    output: { ref: slimVerdict.passed && toEngine ? outputName : null, written, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
     reduction: { sizeRatio: inspect.size / Math.max(1, outSize), filesRatio: inputStats.files / Math.max(1, outFiles) },
     probe: { backend: trace.backend, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines: trace.skippedLines, check: trace.summary },
     closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), warnings: closure.warnings },

@@ -7,7 +7,7 @@ export interface BuildReport {
   schema: 'slim.report/v1';
   status: 'ok' | 'verify-failed';
   input: { ref: string; id: string; size: number; files: number; layers: number };
-  output: { ref: string | null; id: string; digest: string; size: number; files: number; entries: number; layerSize: number };
+  output: { ref: string | null; written: string[]; id: string; digest: string; size: number; files: number; entries: number; layerSize: number };
   reduction: { sizeRatio: number; filesRatio: number };
   probe: { backend: ProbeBackend | 'trace-file'; records: number; distinctPaths: number; skippedLines: number; check: string };
   closure: { kept: number; byReason: Record<string, number>; warnings: string[] };
@@ -36,6 +36,7 @@ export function renderText(r: BuildReport): string {
     `  verify   original ${r.verify.original}, slim ${r.verify.slim}${r.verify.slim === 'fail' ? ` (${r.verify.details.slim})` : ''}`,
     `  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s, total ${t.total.toFixed(1)}s`,
   ];
+  for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) lines.push(`  written  ${w}`);
   for (const w of r.closure.warnings.slice(0, 10)) lines.push(`  warning  ${w}`);
   if (r.closure.warnings.length > 10) lines.push(`  warning  … and ${r.closure.warnings.length - 10} more (see --json)`);
   return lines.join('\n');

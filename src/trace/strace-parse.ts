@@ -1,4 +1,5 @@
 import type { AccessOp, AccessRecord } from './record.js';
+import { joinInside } from '../rootfs/safe-path.js';
 
 /**
  * Parser for strace logs written with `-f -y -o FILE` (pid prefix, fd paths decoded), turning
@@ -144,7 +145,8 @@ export class StraceParser {
       else base = this.cwdOf(pid);
       if (asked === '') continue; // AT_EMPTY_PATH: the call is about the fd, already recorded when opened
       if (base === undefined) continue;
-      const path = normalise(base, asked);
+      // Lexical: the path the process asked for, not what the kernel resolved.
+      const path = joinInside(base, asked);
       const op: AccessOp = how === 'by-flags' ? opFromFlags(call.args[shape.flags!] ?? '') : how;
       if (call.name === 'chdir' && call.ok) this.cwd.set(pid, path);
       const resolved = call.ok && how === 'by-flags' ? fdPath(call.retDecor) : undefined;
@@ -284,15 +286,3 @@ function opFromFlags(flags: string): AccessOp {
   if (/O_WRONLY|O_RDWR/.test(flags)) return 'write';
   return 'open';
 }
-
-/** Lexical normalisation: what the process asked for, not what the kernel resolved. */
-export function normalise(base: string, p: string): string {
-  const parts = p.startsWith('/') ? [] : base.split('/').filter(Boolean);
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return '/' + parts.join('/');
-}
-

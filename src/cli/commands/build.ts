@@ -12,6 +12,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('-t, --tag <ref>', 'name of the slim image (default: IMAGE\'s repository, tag <tag>-slim)');
   return addRunOptions(cmd)
     .option('--include <path>', 'keep this path (and all below it) whatever the trace says (repeatable)', collect, [])
+    .option('-o, --output <dest>', 'where the verified image goes: docker (default), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE (repeatable)', collect, [])
     .option('--trace <file>', 'build from this trace (JSON Lines) instead of running the probe')
     .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
     .option('--report <file>', 'write the JSON report to this file')

@@ -13,7 +13,7 @@ export function probeCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .action(async (image: string, flags: BuildFlags & GlobalFlags) => {
       await run(async (ctx) => {
         if (!flags.traceOut) throw new SlimError('slim probe needs --trace-out FILE', { code: 'USAGE', exitCode: ExitCode.usage });
-        const opts = toBuildOptions(image, { ...flags, include: [] });
+        const opts = toBuildOptions(image, { ...flags, include: [], output: [] });
         const { openImage, traceImage } = await import('../../pipeline/build.js');
         const opened = await openImage(image, ctx);
         const trace = await traceImage(opened, opts, ctx);

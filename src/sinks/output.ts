@@ -1,0 +1,94 @@
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { BuiltImage } from '../pack/image-builder.js';
+import { imageArchiveStream } from './image-archive-writer.js';
+import { MediaType } from '../image/types.js';
+import { SlimError, ExitCode } from '../errors.js';
+
+/** Where the slim image goes besides the engine it is verified in. */
+export type OutputRef =
+  | { kind: 'docker' }
+  | { kind: 'oci'; dir: string; tag?: string }
+  | { kind: 'oci-archive'; file: string; tag?: string }
+  | { kind: 'docker-archive'; file: string };
+
+export function parseOutputRef(s: string): OutputRef {
+  if (s === 'docker') return { kind: 'docker' };
+  const archive = /^docker-archive:(.+)$/.exec(s);
+  if (archive) return { kind: 'docker-archive', file: resolve(archive[1]!) };
+  const m = /^(oci|oci-archive):(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(s);
+  if (!m) {
+    throw new SlimError(`unknown --output "${s}"`, { code: 'USAGE', exitCode: ExitCode.usage, hint: 'use docker, oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE' });
+  }
+  const [, kind, path, tag] = m as unknown as [string, 'oci' | 'oci-archive', string, string | undefined];
+  const where = resolve(path);
+  return kind === 'oci' ? { kind, dir: where, ...(tag ? { tag } : {}) } : { kind, file: where, ...(tag ? { tag } : {}) };
+}
+
+export function describeOutput(o: OutputRef): string {
+  if (o.kind === 'docker') return 'docker';
+  if (o.kind === 'docker-archive') return `docker-archive:${o.file}`;
+  return `${o.kind}:${o.kind === 'oci' ? o.dir : o.file}${o.tag ? ':' + o.tag : ''}`;
+}
+
+/**
+ * Write the image to a file or OCI layout. Written to a temporary name next to the target and
+ * renamed into place, so a failure or Ctrl-C never leaves a half-written image under the name.
+ */
+export async function writeOutput(o: Exclude<OutputRef, { kind: 'docker' }>, img: BuiltImage, name: string): Promise<void> {
+  if (o.kind === 'oci') return writeOciLayout(o.dir, img, o.tag ?? 'latest');
+  const tmp = `${o.file}.slim-tmp-${process.pid}`;
+  try {
+    await mkdir(dirname(o.file), { recursive: true });
+    const stream = o.kind === 'oci-archive' ? imageArchiveStream(img, { refName: o.tag ?? 'latest' }) : imageArchiveStream(img, { repoTags: [name] });
+    await pipeline(stream, createWriteStream(tmp));
+    await rename(tmp, o.file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new SlimError(`writing ${describeOutput(o)}: ${(err as Error).message}`, { code: 'OUTPUT_FAILED', cause: err });
+  }
+}
+
+interface OciIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[];
+}
+
+/** Add the image to an OCI layout (made if absent), replacing any manifest under the same ref name. */
+async function writeOciLayout(dir: string, img: BuiltImage, tag: string): Promise<void> {
+  const exists = await stat(dir).then(() => true, () => false);
+  let index: OciIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+  if (exists) {
+    const layout = await readFile(join(dir, 'oci-layout'), 'utf8').catch(() => undefined);
+    if (!layout) throw new SlimError(`${dir} exists and is not an OCI image layout`, { code: 'OUTPUT_FAILED', hint: 'give a new directory, or an existing OCI layout to add the image to' });
+    index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as OciIndex;
+  }
+  const blobs = join(dir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const put = async (digest: string, write: (tmp: string) => Promise<void>) => {
+    const final = join(blobs, digest.slice('sha256:'.length));
+    if (await stat(final).then(() => true, () => false)) return;
+    const tmp = `${final}.slim-tmp-${process.pid}`;
+    try {
+      await write(tmp);
+      await rename(tmp, final);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  };
+  await put(img.layer.digest, (tmp) => copyFile(img.layer.path, tmp));
+  await put(img.configDigest, (tmp) => writeFile(tmp, img.configRaw));
+  await put(img.manifestDigest, (tmp) => writeFile(tmp, img.manifestRaw));
+  if (!exists) await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const refName = 'org.opencontainers.image.ref.name';
+  index.manifests = index.manifests.filter((m) => m.annotations?.[refName] !== tag);
+  index.manifests.push({ mediaType: MediaType.ociManifest, digest: img.manifestDigest, size: img.manifestRaw.length, annotations: { [refName]: tag } });
+  const tmpIndex = join(dir, `index.json.slim-tmp-${process.pid}`);
+  await writeFile(tmpIndex, JSON.stringify(index));
+  await rename(tmpIndex, join(dir, 'index.json'));
+}
+

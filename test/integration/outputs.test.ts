@@ -1,0 +1,112 @@
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker, leftovers } from '../helpers/engine.js';
+import { fixtureTag } from '../helpers/fixtures.js';
+import { freePort, runSlim } from '../helpers/slim.js';
+import { exportRootfs } from '../helpers/rootfs.js';
+import { skopeoInspect, skopeoRawManifest, umociUnpack } from '../helpers/validate.js';
+
+const work = mkdtempSync(join(tmpdir(), 'slim-outputs-test-'));
+const madeTags: string[] = [];
+afterAll(() => {
+  for (const t of madeTags) {
+    try {
+      docker(['rmi', t]);
+    } catch {
+      /* gone */
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+const image = () => fixtureTag('python-http');
+let port = 0;
+let trace = '';
+const smokeArgs = () => ['-e', `PORT=${port}`, '--network', 'host', '--smoke', `curl -fsS --max-time 5 http://127.0.0.1:${port}/health | grep -q ok`];
+
+beforeAll(async () => {
+  port = freePort();
+  trace = join(work, 'trace.jsonl');
+  const p = await runSlim(['probe', image(), '--trace-out', trace, ...smokeArgs()]);
+  if (p.code !== 0) throw new Error(`probe failed: ${p.stderr}`);
+});
+
+describe('outputs, read back by skopeo, umoci and the engine', () => {
+  it('writes an OCI layout, an OCI archive and a docker archive of the same verified image', async () => {
+    const tag = `slim-test/python-http:out-${port}`;
+    madeTags.push(tag);
+    const dir = join(work, 'layout');
+    const ociTar = join(work, 'slim.oci.tar');
+    const dockerTar = join(work, 'slim.docker.tar');
+    const r = await runSlim(['build', image(), '--trace', trace, '--tag', tag, ...smokeArgs(), '-o', 'docker', '-o', `oci:${dir}:v1`, '-o', `oci-archive:${ociTar}:v1`, '-o', `docker-archive:${dockerTar}`, '--json'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    expect(r.code, r.stderr).toBe(0);
+    const rep = r.report!;
+    expect(rep.output.written).toEqual([`docker:${tag}`, `oci:${dir}:v1`, `oci-archive:${ociTar}:v1`, `docker-archive:${dockerTar}`]);
+
+    for (const ref of [`oci:${dir}:v1`, `oci-archive:${ociTar}:v1`]) {
+      const raw = skopeoRawManifest(ref);
+      expect(raw.layers[0]!.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+      expect(raw.annotations?.['io.slim.source.name']).toBe(image());
+      const info = skopeoInspect(ref);
+      expect(info.Layers).toHaveLength(1);
+      expect(info.Labels?.['io.slim.source.name']).toBe(image());
+      expect(`sha256:${createHash('sha256').update(readFileSync(join(dir, 'blobs/sha256', rep.output.digest.slice(7)))).digest('hex')}`).toBe(rep.output.digest);
+    }
+    expect(skopeoInspect(`oci:${dir}:v1`).Digest).toBe(rep.output.digest);
+    expect(skopeoInspect(`docker-archive:${dockerTar}`).Layers).toHaveLength(1);
+    // The engine loads the docker archive under the build's name: same image ID.
+    docker(['rmi', tag]);
+    const loaded = docker(['load', '-i', dockerTar]);
+    expect(loaded).toContain(tag);
+    expect(JSON.parse(docker(['image', 'inspect', tag]))[0].Id).toBe(rep.output.id);
+
+    // umoci unpacks it (checking digests) into the same tree the engine exports.
+    const rootfs = umociUnpack(dir, 'v1', join(work, 'bundle'));
+    const engineView = await exportRootfs(tag);
+    const walk = (d: string, rel = ''): string[] => readdirSync(join(d, rel)).flatMap((n) => {
+      const p = `${rel}/${n}`;
+      const st = lstatSync(join(d, p));
+      return st.isDirectory() ? [p, ...walk(d, p)] : [p];
+    });
+    const unpacked = walk(rootfs).sort();
+    for (const p of unpacked) {
+      const e = engineView.get(p);
+      expect(e, p).toBeDefined();
+      const st = lstatSync(join(rootfs, p));
+      if (st.isFile()) expect(createHash('sha256').update(readFileSync(join(rootfs, p))).digest('hex'), p).toBe(e!.sha256);
+      expect(st.mode & 0o7777, p).toBe(e!.mode);
+    }
+    expect(unpacked.length).toBeGreaterThan(50);
+    expect(statSync(join(rootfs, 'app/server.py')).isFile()).toBe(true);
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('gives the same digest for the same image and trace, run after run', async () => {
+    const digests: string[] = [];
+    for (const n of [1, 2]) {
+      const tag = `slim-test/python-http:det-${port}-${n}`;
+      madeTags.push(tag);
+      const r = await runSlim(['build', image(), '--trace', trace, '--tag', tag, ...smokeArgs(), '--json'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+      expect(r.code, r.stderr).toBe(0);
+      digests.push(r.report!.output.digest);
+      expect(r.report!.output.id).toBe(JSON.parse(docker(['image', 'inspect', tag]))[0].Id);
+    }
+    expect(digests[0]).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(digests[1]).toBe(digests[0]);
+  });
+
+  it('an output that cannot be written fails cleanly and leaves nothing under its name', async () => {
+    const notLayout = join(work, 'not-a-layout');
+    rmSync(notLayout, { recursive: true, force: true });
+    mkdirSync(notLayout, { recursive: true });
+    writeFileSync(join(notLayout, 'keep.txt'), 'user data');
+    const r = await runSlim(['build', image(), '--trace', trace, '--tag', `slim-test/python-http:bad-${port}`, ...smokeArgs(), '-o', `oci:${notLayout}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/slim: error: .*not-a-layout exists and is not an OCI image layout/);
+    expect(readdirSync(notLayout)).toEqual(['keep.txt']);
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+  });
+});
