@@ -129,17 +129,21 @@ async function main(): Promise<void> {
       const realOf = (r: AccessRecord) => [r.path, r.resolved].filter((p): p is string => !!p).map((p) => index.resolve(p).real);
       const seen = (via: string) => new Set(both.filter((r) => r.via === via).flatMap(realOf));
       const [fan, str] = [seen('fanotify'), seen('strace')];
-      const closure = await computeClosure(index, both, { ignore: ['/.slim-probe', '/.slim-out'], include: [], argv: ['python3', '/app/imports.py'], config: opened.img.config.config ?? {} }, opened.spool);
+      const closure = await computeClosure(index, both, { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
       const files = closure.selection.paths().filter((p) => index.get(p)?.kind === 'file');
       const onlyF = files.filter((p) => fan.has(p) && !str.has(p));
       const onlyS = files.filter((p) => str.has(p) && !fan.has(p));
       const neither = files.filter((p) => !fan.has(p) && !str.has(p));
       say(`  files in the slim image: ${files.length}; seen only by fanotify: ${onlyF.length}${onlyF.length ? ` (e.g. ${onlyF.slice(0, 3).join(', ')})` : ''}; only by strace: ${onlyS.length}${onlyS.length ? ` (e.g. ${onlyS.slice(0, 3).join(', ')})` : ''}; added by the closure alone: ${neither.length}`);
-      const fanOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'fanotify'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], argv: ['python3', '/app/imports.py'], config: opened.img.config.config ?? {} }, opened.spool);
-      const strOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'strace'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], argv: ['python3', '/app/imports.py'], config: opened.img.config.config ?? {} }, opened.spool);
+      const fanOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'fanotify'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
+      const strOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'strace'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
       const kept = (s: Selection) => new Set(s.paths().filter((p) => index.get(p)?.kind === 'file'));
       const [kf, ks] = [kept(fanOnlyClosure.selection), kept(strOnlyClosure.selection)];
-      say(`  after the closure: fanotify alone keeps ${kf.size} of them (missing ${files.filter((p) => !kf.has(p)).length}), strace alone keeps ${ks.size} (missing ${files.filter((p) => !ks.has(p)).length})`);
+      const missing = (k: Set<string>) => {
+        const m = files.filter((p) => !k.has(p));
+        return `missing ${m.length}${m.length ? `: ${m.slice(0, 3).join(', ')}` : ''}`;
+      };
+      say(`  after the closure: fanotify alone keeps ${kf.size} of them (${missing(kf)}), strace alone keeps ${ks.size} (${missing(ks)})`);
     } finally {
       await scope.dispose();
     }

@@ -15,8 +15,11 @@ export interface ClosurePolicy {
   ignore: ImagePath[];
   /** `--include`: kept with everything below them. */
   include: ImagePath[];
-  /** The command that runs: entrypoint + cmd as the container starts it. */
-  argv: string[];
+  /**
+   * Commands the runtime starts by path lookup: entrypoint + cmd, and the HEALTHCHECK. A trace that
+   * sees only resolved paths (fanotify) misses the symlinks on the way to them (/bin/sh -> dash).
+   */
+  commands: string[][];
   config: ContainerConfig;
 }
 
@@ -68,8 +71,8 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
     }
   }
 
-  const argv0 = policy.argv[0];
-  if (argv0) {
+  for (const [argv0] of policy.commands) {
+    if (!argv0) continue;
     const candidates = argv0.includes('/') ? [joinInside(workdir, argv0)] : pathDirs.map((d) => joinInside(d, argv0));
     const found = candidates.find((c) => index.resolve(c).entry?.kind === 'file');
     if (found) keepResolved(found, { why: 'entrypoint' });

@@ -23,6 +23,8 @@ import type { AccessRecord } from '../trace/record.js';
 import { parseTraceText, serialiseRecord } from '../trace/jsonl.js';
 import type { BuildReport } from '../report/report.js';
 import { SLIM_VERSION } from '../version.js';
+import { healthcheckArgv, runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
+import type { ContainerConfig } from '../image/types.js';
 import { describeOutput, writeOutput, type OutputRef } from '../sinks/output.js';
 
 export interface BuildOptions {
@@ -133,7 +135,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const closure = await computeClosure(
     img.index,
     records,
-    { ignore: [PROBE_DIR, OUT_DIR, ...volumeTargets(settings)], include: opts.include, argv: commandOf(config, settings), config },
+    { ignore: [PROBE_DIR, OUT_DIR, ...volumeTargets(settings)], include: opts.include, commands: [commandOf(config, settings), healthcheckArgv(config) ?? []], config },
     spool,
   );
   const closureSeconds = since(t);
@@ -158,12 +160,15 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
 
   log.step('verifying: the same check on the original, then on the slim image');
   t = Date.now();
-  const original = await runChecked(runtime, scope, inspect.id, settings, opts.check, 'verify-original');
+  const original = await runChecked(runtime, scope, inspect.id, settings, opts.check, 'verify-original', config);
   if (!original.passed) {
     throw new SlimError(`the check fails on the original image without the probe too (${original.summary}); nothing to compare`, { code: 'BASELINE_FAILED' });
   }
-  const slim = await runChecked(runtime, scope, slimId, settings, opts.check, 'verify-slim');
+  const slim = await runChecked(runtime, scope, slimId, settings, opts.check, 'verify-slim', config);
   const slimVerdict = compare(opts.check, original, slim);
+  if (slimVerdict.passed && original.health.result === 'pass' && slim.health.result !== 'pass') {
+    Object.assign(slimVerdict, { passed: false, summary: `the smoke test passed but the image's HEALTHCHECK fails on the slim image (${slim.health.detail}), while it passes on the original` });
+  }
   const verifySeconds = since(t);
 
   const written: string[] = [];
@@ -191,16 +196,22 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     reduction: { sizeRatio: inspect.size / Math.max(1, outSize), filesRatio: inputStats.files / Math.max(1, outFiles) },
     probe: { backend: trace.backend, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines: trace.skippedLines, check: trace.summary },
     closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), warnings: closure.warnings },
-    verify: { original: 'pass', slim: slimVerdict.passed ? 'pass' : 'fail', details: { original: original.summary, slim: slimVerdict.summary } },
+    verify: { original: 'pass', slim: slimVerdict.passed ? 'pass' : 'fail', details: { original: original.summary, slim: slimVerdict.summary }, healthcheck: { original: original.health.result, slim: slim.health.result } },
     timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, total: since(t0) },
   };
 }
 
-async function runChecked(runtime: Runtime, scope: Scope, image: string, settings: RunSettings, check: Check, role: string): Promise<ExerciseResult> {
+interface Checked extends ExerciseResult {
+  health: { result: HealthResult; detail: string };
+}
+
+async function runChecked(runtime: Runtime, scope: Scope, image: string, settings: RunSettings, check: Check, role: string, config: ContainerConfig): Promise<Checked> {
   const c = await runtime.run(plainRunSpec(image, settings, labelsFor(scope.id, role)));
   scope.defer(`${role} container`, () => c.remove());
+  let health: Checked['health'] = { result: 'none', detail: 'not run' };
   try {
-    return await exercise(c, check, { image, stopTimeout: settings.stopTimeout, signal: scope.signal });
+    const r = await exercise(c, check, { image, stopTimeout: settings.stopTimeout, signal: scope.signal, whilePassing: async () => void (health = await runHealthcheck(c, config)) });
+    return { ...r, health };
   } finally {
     scope.release(`${role} container`);
     await c.remove();

@@ -10,6 +10,7 @@ import type { ContainerConfig } from '../image/types.js';
 import { commandOf, envValue, labelsFor, type RunSettings } from '../pipeline/run-settings.js';
 import { exercise, type Check, type ExerciseResult } from '../verify/exercise.js';
 import { ensureProbeImage } from './probe-image.js';
+import { healthcheckArgv, runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
 import { StraceParser } from '../trace/strace-parse.js';
 import { parseTraceLine } from '../trace/jsonl.js';
 import { SlimError } from '../errors.js';
@@ -24,6 +25,7 @@ export interface ProbeResult {
   run: ExerciseResult;
   backend: ProbeBackend;
   skippedLines: number;
+  health: { result: HealthResult; detail: string };
 }
 
 
@@ -93,13 +95,23 @@ export async function runProbe(args: {
   const container = await runtime.run(spec);
   scope.defer(`probe container ${container.id.slice(0, 12)}`, () => container.remove());
   log.info(`probe container ${container.id.slice(0, 12)} started (${backend}, cap ${CAPS[backend].join('+')})`);
-  const run = await exercise(container, args.check, { image: args.image, stopTimeout: settings.stopTimeout, signal: scope.signal });
+  let health: ProbeResult['health'] = { result: 'none', detail: 'the image has no HEALTHCHECK' };
+  const hc = healthcheckArgv(args.config);
+  const ids = sensorArgs[sensorArgs.indexOf('--user') + 1]!;
+  const whilePassing = hc
+    ? async () => {
+        const traced = [`${PROBE_DIR}/slim-sensor`, ...(backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/health-strace.log`] : []), '--user', ids, '--', ...hc];
+        health = await runHealthcheck(container, args.config, traced, '0:0');
+        log.info(`ran the image's HEALTHCHECK under the probe: ${health.detail}`);
+      }
+    : undefined;
+  const run = await exercise(container, args.check, { image: args.image, stopTimeout: settings.stopTimeout, signal: scope.signal, ...(whilePassing ? { whilePassing } : {}) });
   if (run.exitCode === 125 && /slim-sensor:/.test(run.stderr.toString())) {
     throw new SlimError(`the probe could not start: ${run.stderr.toString().trim().split('\n').pop()}`, { code: 'PROBE_FAILED' });
   }
   const workdir = settings.workdir || args.config.WorkingDir || '/';
   const { records, skippedLines } = await collectTrace(await container.copyOut(OUT_DIR), workdir);
-  return { records, run, backend, skippedLines };
+  return { records, run, backend, skippedLines, health };
 }
 
 /** Read the probe's output volume: strace's raw log and/or the sensor's JSON Lines. */

@@ -11,7 +11,7 @@ export interface BuildReport {
   reduction: { sizeRatio: number; filesRatio: number };
   probe: { backend: ProbeBackend | 'trace-file'; records: number; distinctPaths: number; skippedLines: number; check: string };
   closure: { kept: number; byReason: Record<string, number>; warnings: string[] };
-  verify: { original: CheckStatus; slim: CheckStatus; details: { original: string; slim: string } };
+  verify: { original: CheckStatus; slim: CheckStatus; details: { original: string; slim: string }; healthcheck: { original: 'pass' | 'fail' | 'none'; slim: 'pass' | 'fail' | 'none' } };
   timings: { read: number; probe: number; closure: number; pack: number; verify: number; total: number };
 }
 
@@ -33,7 +33,7 @@ export function renderText(r: BuildReport): string {
     `  files    ${String(r.input.files).padStart(9)} → ${String(r.output.files).padStart(9)}   (${r.reduction.filesRatio.toFixed(1)}x fewer)`,
     `  probe    ${r.probe.backend}, ${r.probe.distinctPaths} distinct paths seen; check: ${r.probe.check}`,
     `  closure  ${r.closure.kept} entries kept: ${Object.entries(r.closure.byReason).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  verify   original ${r.verify.original}, slim ${r.verify.slim}${r.verify.slim === 'fail' ? ` (${r.verify.details.slim})` : ''}`,
+    `  verify   original ${r.verify.original}, slim ${r.verify.slim}${r.verify.slim === 'fail' ? ` (${r.verify.details.slim})` : ''}${r.verify.healthcheck.original !== 'none' ? `; HEALTHCHECK original ${r.verify.healthcheck.original}, slim ${r.verify.healthcheck.slim}` : ''}`,
     `  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s, total ${t.total.toFixed(1)}s`,
   ];
   for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) lines.push(`  written  ${w}`);

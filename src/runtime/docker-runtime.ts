@@ -181,6 +181,26 @@ class DockerContainer implements RunningContainer {
     return demux(raw);
   }
 
+  async exec(cmd: string[], opts: { user?: string; timeoutSeconds?: number } = {}): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {
+    try {
+      const e = await this.c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(opts.user ? { User: opts.user } : {}) });
+      const stream = (await e.start({ hijack: true, stdin: false })) as unknown as Readable;
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => stream.destroy(), (opts.timeoutSeconds ?? 60) * 1000);
+      try {
+        for await (const c of stream) chunks.push(c as Buffer);
+      } catch {
+        /* destroyed by the timeout: reported through the exit code below */
+      } finally {
+        clearTimeout(timer);
+      }
+      const info = await e.inspect();
+      return { exitCode: info.Running ? -1 : info.ExitCode ?? -1, ...demux(Buffer.concat(chunks)) };
+    } catch (err) {
+      throw wrap(`running ${cmd[0]} in container ${this.id.slice(0, 12)}`, err);
+    }
+  }
+
   async copyOut(path: string): Promise<Readable> {
     try {
       return (await this.c.getArchive({ path })) as unknown as Readable;

@@ -74,6 +74,8 @@ export interface RunningContainer {
   wait(): Promise<number>;
   stop(timeoutSeconds: number): Promise<void>;
   logs(): Promise<{ stdout: Buffer; stderr: Buffer }>;
+  /** Run a command inside the running container (docker exec) and wait for it. */
+  exec(cmd: string[], opts?: { user?: string; timeoutSeconds?: number }): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
   /** A tar stream of a path in the container (works after it stopped, volumes included). */
   copyOut(path: string): Promise<Readable>;
   remove(): Promise<void>;

@@ -25,7 +25,7 @@ export interface ExerciseResult {
  * timeout runs out: that is the readiness wait, with nothing guessed. A container that ends
  * before the test passed is a failure unless it ended well and the test then passes.
  */
-export async function exercise(c: RunningContainer, check: Check, opts: { image: string; stopTimeout: number; signal: AbortSignal; env?: Record<string, string> }): Promise<ExerciseResult> {
+export async function exercise(c: RunningContainer, check: Check, opts: { image: string; stopTimeout: number; signal: AbortSignal; env?: Record<string, string>; whilePassing?: () => Promise<void> }): Promise<ExerciseResult> {
   const started = Date.now();
   const done = async (r: Omit<ExerciseResult, 'stdout' | 'stderr' | 'seconds'>, stop: boolean): Promise<ExerciseResult> => {
     if (stop) await c.stop(opts.stopTimeout);
@@ -49,7 +49,11 @@ export async function exercise(c: RunningContainer, check: Check, opts: { image:
     attempts++;
     last = await runSmokeOnce(check.command, env, Math.max(1000, Math.min(30_000, deadline - Date.now())), opts.signal);
     opts.signal.throwIfAborted();
-    if (last.ok) return done({ passed: true, attempts, lastSmoke: last, summary: `smoke test passed (attempt ${attempts})` }, true);
+    if (last.ok) {
+      // Extra checks that need the service up (e.g. the image's HEALTHCHECK) run before it stops.
+      if (before.running) await opts.whilePassing?.();
+      return done({ passed: true, attempts, lastSmoke: last, summary: `smoke test passed (attempt ${attempts})` }, true);
+    }
     if (!before.running) {
       // It had already ended when this attempt ran: that attempt was the last chance.
       const summary = before.exitCode === 0

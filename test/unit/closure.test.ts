@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkLayer, readLayers, type Spec } from '../helpers/layers.js';
+import { computeClosure, type ClosurePolicy } from '../../src/closure/closure.js';
+import type { AccessRecord } from '../../src/trace/record.js';
+
+let cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups) await c();
+  cleanups = [];
+});
+
+// A merged-/usr Debian-like tree, made in the test.
+const tree: Spec[] = [
+  { path: 'usr/' },
+  { path: 'usr/bin/' },
+  { path: 'usr/bin/dash', body: '\x7fELF-not-really', mode: 0o755 },
+  { path: 'usr/bin/sh', type: 'symlink', linkname: 'dash' },
+  { path: 'usr/bin/python3', type: 'symlink', linkname: 'python3.11' },
+  { path: 'usr/bin/python3.11', body: 'py', mode: 0o755 },
+  { path: 'bin', type: 'symlink', linkname: 'usr/bin' },
+  { path: 'usr/lib/' },
+  { path: 'usr/lib/python3.11/' },
+  { path: 'usr/lib/python3.11/json/' },
+  { path: 'usr/lib/python3.11/json/decoder.py', body: 'src' },
+  { path: 'usr/lib/python3.11/json/__pycache__/' },
+  { path: 'usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc', body: 'pyc' },
+  { path: 'usr/lib/python3.11/unused.py', body: 'never' },
+  { path: 'app/' },
+  { path: 'app/run.sh', body: '#!/bin/sh\nexec python3 /app/main.py\n', mode: 0o755 },
+  { path: 'app/tool', body: '#!/usr/bin/env python3\n', mode: 0o755 },
+  { path: 'app/main.py', body: 'print(1)' },
+  { path: 'var/' },
+  { path: 'var/lib/' },
+  { path: 'var/lib/svc/', uid: 1001, gid: 1001, mode: 0o750 },
+  { path: 'var/lib/svc/big-seed.db', body: 'x'.repeat(100), uid: 1001 },
+  { path: 'etc/' },
+  { path: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n' },
+  { path: 'etc/group', body: 'root:x:0:\n' },
+  { path: 'etc/hosts', body: '127.0.0.1 image-copy\n' },
+  { path: 'data/' },
+  { path: 'data/from-volume', body: 'v' },
+];
+
+const rec = (path: string, op: AccessRecord['op'] = 'open', ok = true, via: AccessRecord['via'] = 'strace'): AccessRecord => ({ pid: 1, op, path, ok, via });
+
+async function closure(records: AccessRecord[], policy: Partial<ClosurePolicy> = {}) {
+  const r = await readLayers([await mkLayer(tree)]);
+  cleanups.push(r.cleanup);
+  const res = await computeClosure(r.index, records, { ignore: [], include: [], commands: [], config: { Env: ['PATH=/usr/bin:/bin'] }, ...policy }, r.spool);
+  return { ...res, kept: res.selection.paths().sort(), why: (p: string) => res.selection.why(p).map((x) => x.why) };
+}
+
+describe('closure', () => {
+  it('keeps every symlink on the way and every parent, with nothing else', async () => {
+    const { kept, why } = await closure([rec('/bin/sh', 'exec')]);
+    expect(kept).toEqual(['/bin', '/usr', '/usr/bin', '/usr/bin/dash', '/usr/bin/sh']);
+    expect(why('/bin')).toEqual(['symlink']);
+    expect(why('/usr/bin/dash')[0]).toBe('traced');
+    expect(why('/usr')).toEqual(['parent']);
+  });
+
+  it('keeps the directory an app created files in, not what it created (it is not in the image)', async () => {
+    const { kept, why } = await closure([rec('/var/lib/svc/state.db', 'create'), rec('/var/lib/svc/app.pid', 'create')]);
+    expect(kept).toContain('/var/lib/svc');
+    expect(why('/var/lib/svc')).toEqual(['created-in']);
+    expect(kept).not.toContain('/var/lib/svc/big-seed.db');
+  });
+
+  it('keeps the .py beside a .pyc, which fanotify never sees', async () => {
+    const { kept, why } = await closure([rec('/usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc', 'open', true, 'fanotify')]);
+    expect(kept).toContain('/usr/lib/python3.11/json/decoder.py');
+    expect(why('/usr/lib/python3.11/json/decoder.py')).toEqual(['pyc-source']);
+    expect(kept).not.toContain('/usr/lib/python3.11/unused.py');
+  });
+
+  it('follows shebangs, env lookups in PATH and the commands the runtime starts', async () => {
+    const { kept, why } = await closure([rec('/app/run.sh', 'exec'), rec('/app/tool', 'exec')], { commands: [['/app/run.sh'], ['sh', '-c', 'true']] });
+    expect(kept).toEqual(expect.arrayContaining(['/bin', '/usr/bin/sh', '/usr/bin/dash', '/usr/bin/python3', '/usr/bin/python3.11']));
+    expect(why('/usr/bin/sh')).toEqual(['symlink']);
+    expect(why('/usr/bin/dash')).toContain('shebang');
+    expect(why('/usr/bin/python3.11')).toContain('shebang');
+  });
+
+  it('never keeps paths that are not the image\'s own at run time', async () => {
+    const { kept } = await closure([rec('/etc/hosts'), rec('/proc/self/maps'), rec('/data/from-volume'), rec('/.slim-probe/strace', 'exec')], { ignore: ['/data', '/.slim-probe'] });
+    expect(kept).toEqual([]);
+  });
+
+  it('keeps the user database when the image names a user, and includes whole trees on request', async () => {
+    const { kept, why } = await closure([], { config: { User: 'root', Env: [] }, include: ['/usr/lib/python3.11/json'] });
+    expect(kept).toEqual(expect.arrayContaining(['/etc/passwd', '/etc/group', '/usr/lib/python3.11/json/decoder.py', '/usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc']));
+    expect(why('/etc/passwd')).toEqual(['user']);
+    expect(kept).not.toContain('/usr/lib/python3.11/unused.py');
+  });
+
+  it('says when an included path is not in the image', async () => {
+    const { warnings } = await closure([], { include: ['/nope'] });
+    expect(warnings).toEqual(['--include /nope is not in the image']);
+  });
+});
