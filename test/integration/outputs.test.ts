@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, leftovers } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
-import { exportRootfs } from '../helpers/rootfs.js';
+import { ENGINE_PATHS, exportRootfs } from '../helpers/rootfs.js';
 import { skopeoInspect, skopeoRawManifest, umociUnpack } from '../helpers/validate.js';
 
 const work = mkdtempSync(join(tmpdir(), 'slim-outputs-test-'));
@@ -108,5 +108,27 @@ describe('outputs, read back by skopeo, umoci and the engine', () => {
     expect(r.stderr).toMatch(/slim: error: .*not-a-layout exists and is not an OCI image layout/);
     expect(readdirSync(notLayout)).toEqual(['keep.txt']);
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('keeping every file reproduces the original filesystem exactly (round trip through flatten and pack)', async () => {
+    const tag = `slim-test/static-bin:all-${port}`;
+    madeTags.push(tag);
+    const img = fixtureTag('static-bin');
+    const p = freePort();
+    const r = await runSlim(['build', img, '--tag', tag, '--include', '/', '-e', `PORT=${p}`, '--network', 'host', '--smoke', `curl -fsS --max-time 5 http://127.0.0.1:${p}/ | grep -q static-ok`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const [orig, copy] = await Promise.all([exportRootfs(img), exportRootfs(tag)]);
+    const strip = (m: Map<string, unknown>) => new Map([...m].filter(([k]) => !ENGINE_PATHS.has(k)));
+    const [o, c] = [strip(orig), strip(copy)];
+    expect(o.size).toBeGreaterThan(5000);
+    expect([...c.keys()].sort()).toEqual([...o.keys()].sort());
+    const content = (m: Map<string, any>, e: any) => (e.type === 'link' ? m.get('/' + e.linkname.replace(/^\/+/, ''))?.sha256 : e.sha256);
+    const diffs: string[] = [];
+    for (const [path, e] of orig) {
+      if (ENGINE_PATHS.has(path)) continue;
+      const x = copy.get(path)!;
+      if (x.mode !== e.mode || x.uid !== e.uid || x.gid !== e.gid || x.linkname !== e.linkname && e.type === 'symlink' || content(copy, x) !== content(orig, e)) diffs.push(path);
+    }
+    expect(diffs).toEqual([]);
   });
 });
