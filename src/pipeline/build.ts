@@ -26,6 +26,8 @@ import { SLIM_VERSION } from '../version.js';
 import { healthcheckArgv, runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
 import type { ContainerConfig } from '../image/types.js';
 import { describeOutput, writeOutput, type OutputRef } from '../sinks/output.js';
+import { parseSourceRef } from '../sources/source-ref.js';
+import { loadSource } from '../sources/load-source.js';
 
 export interface BuildOptions {
   image: string;
@@ -81,6 +83,15 @@ export interface TraceResult {
   skippedLines: number;
 }
 
+/** The engine reference of the input: as given, or the ID of the image loaded from a file or OCI layout. */
+export async function engineRefFor(image: string, { runtime, log, scope }: BuildDeps): Promise<string> {
+  const source = parseSourceRef(image);
+  if (source.kind === 'engine') return source.ref;
+  await runtime.ping();
+  log.step(`loading ${image} into the engine, where it is probed and verified`);
+  return loadSource(source, runtime, scope);
+}
+
 /** The trace: from a file given with --trace, or from a probe run whose check must pass. */
 export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut'>, { runtime, log, scope }: BuildDeps): Promise<TraceResult> {
   const { img, spool, inspect } = opened;
@@ -116,11 +127,15 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const { runtime, log, scope } = deps;
   const t0 = Date.now();
   const since = (t: number) => (Date.now() - t) / 1000;
-  const outputName = opts.tag ?? defaultOutputName(opts.image);
+  const source = parseSourceRef(opts.image);
+  if (source.kind !== 'engine' && !opts.tag && opts.outputs.some((o) => o.kind === 'docker')) {
+    throw new SlimError(`give --tag: ${opts.image} is not in the engine, so slim cannot name the slim image after it`, { code: 'USAGE', exitCode: ExitCode.usage });
+  }
+  const outputName = opts.tag ?? defaultOutputName(source.kind === 'engine' ? source.ref : 'slim:latest');
   const out = parseImageName(outputName);
   if (out.digest) throw new SlimError(`--tag ${outputName} must not carry a digest`, { code: 'USAGE', exitCode: ExitCode.usage });
 
-  const opened = await openImage(opts.image, deps);
+  const opened = await openImage(await engineRefFor(opts.image, deps), deps);
   const { inspect, img, spool, tmp, readSeconds } = opened;
   const inputStats = img.index.stats();
   const config = img.config.config ?? {};

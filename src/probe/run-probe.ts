@@ -118,6 +118,8 @@ export async function runProbe(args: {
 export async function collectTrace(archive: Readable, workdir: string): Promise<{ records: AccessRecord[]; skippedLines: number }> {
   const extract = tar.extract();
   const feeding = pipeline(archive, extract);
+  // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
+  feeding.catch(() => {});
   const records: AccessRecord[] = [];
   let skippedLines = 0;
   for await (const item of extract) {

@@ -34,6 +34,8 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
   const aliases = new Map<string, string>();
   const extract = tar.extract();
   const feeding = pipeline(input, extract);
+  // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
+  feeding.catch(() => {});
   let layerNo = 0;
   try {
     for await (const item of extract) {

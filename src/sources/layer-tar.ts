@@ -29,6 +29,8 @@ export async function readLayerTar(input: Readable, layer: number, spool: Conten
   const source = isGzip(head) ? stream.pipe(createGunzip()) : stream;
   const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
   const feeding = pipeline(source, extract);
+  // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
+  feeding.catch(() => {});
   const entries: TarEntry[] = [];
   try {
     for await (const item of extract) {

@@ -1,5 +1,6 @@
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,5 +131,35 @@ describe('outputs, read back by skopeo, umoci and the engine', () => {
       if (x.mode !== e.mode || x.uid !== e.uid || x.gid !== e.gid || x.linkname !== e.linkname && e.type === 'symlink' || content(copy, x) !== content(orig, e)) diffs.push(path);
     }
     expect(diffs).toEqual([]);
+  });
+});
+
+describe('inputs that are not in the engine', () => {
+  it.each(['docker-archive', 'oci', 'oci-archive'] as const)('builds from a %s written by skopeo, and leaves the engine as it was', async (kind) => {
+    const job = fixtureTag('shell-job');
+    const dir = join(work, `in-${kind}`);
+    mkdirSync(dir, { recursive: true });
+    const saved = join(dir, 'job.docker.tar');
+    docker(['save', '-o', saved, job]);
+    const src = kind === 'docker-archive' ? `docker-archive:${saved}` : kind === 'oci' ? `oci:${join(dir, 'layout')}:v1` : `oci-archive:${join(dir, 'job.oci.tar')}:v1`;
+    if (kind !== 'docker-archive') execFileSync('skopeo', ['copy', '-q', `docker-archive:${saved}`, src]);
+    const before = docker(['images', '-q', '--no-trunc']).split('\n').filter(Boolean).sort();
+    const out = join(dir, 'out');
+    const r = await runSlim(['build', src, '-o', `oci:${out}:slim`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report!.input.ref).toBe(src);
+    expect(r.report!.verify).toMatchObject({ original: 'pass', slim: 'pass' });
+    expect(skopeoInspect(`oci:${out}:slim`).Layers).toHaveLength(1);
+    // Nothing loaded or built for this run stays in the engine, and no tag moved.
+    expect(docker(['images', '-q', '--no-trunc']).split('\n').filter(Boolean).sort()).toEqual(before);
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('an input archive with a name that escapes the layout is rejected', async () => {
+    const bad = join(work, 'evil.oci.tar');
+    execFileSync('tar', ['-cf', bad, '-C', work, '--transform', 's,^,../,', 'trace.jsonl']);
+    const r = await runSlim(['build', `oci-archive:${bad}`, '-o', `oci:${join(work, 'never')}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/slim: error: .*unexpected entry "\.\.\/trace\.jsonl" in an OCI archive/);
   });
 });

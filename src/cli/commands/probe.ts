@@ -14,8 +14,8 @@ export function probeCommand(run: (action: (ctx: CommandContext) => Promise<numb
       await run(async (ctx) => {
         if (!flags.traceOut) throw new SlimError('slim probe needs --trace-out FILE', { code: 'USAGE', exitCode: ExitCode.usage });
         const opts = toBuildOptions(image, { ...flags, include: [], output: [] });
-        const { openImage, traceImage } = await import('../../pipeline/build.js');
-        const opened = await openImage(image, ctx);
+        const { engineRefFor, openImage, traceImage } = await import('../../pipeline/build.js');
+        const opened = await openImage(await engineRefFor(image, ctx), ctx);
         const trace = await traceImage(opened, opts, ctx);
         const summary = {
           image,

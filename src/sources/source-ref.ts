@@ -1,0 +1,18 @@
+import { resolve } from 'node:path';
+
+/** Where the input image lives. Anything without a transport prefix is an image in the engine. */
+export type SourceRef =
+  | { kind: 'engine'; ref: string }
+  | { kind: 'docker-archive'; file: string }
+  | { kind: 'oci'; dir: string; tag?: string }
+  | { kind: 'oci-archive'; file: string; tag?: string };
+
+export function parseSourceRef(s: string): SourceRef {
+  const m = /^(docker-archive|oci|oci-archive):(.+)$/.exec(s);
+  if (!m) return { kind: 'engine', ref: s.replace(/^docker:(\/\/)?/, '') };
+  const [, kind, rest] = m as unknown as [string, 'docker-archive' | 'oci' | 'oci-archive', string];
+  if (kind === 'docker-archive') return { kind, file: resolve(rest) };
+  const t = /^(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(rest)!;
+  const where = resolve(t[1]!);
+  return kind === 'oci' ? { kind, dir: where, ...(t[2] ? { tag: t[2] } : {}) } : { kind, file: where, ...(t[2] ? { tag: t[2] } : {}) };
+}
