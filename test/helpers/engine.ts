@@ -13,8 +13,8 @@ export function requireEngine(): void {
   }
 }
 
-export function docker(args: string[], opts: { input?: string | Buffer; timeout?: number } = {}): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: opts.timeout ?? 600_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+export function docker(args: string[], opts: { input?: string | Buffer; timeout?: number; env?: Record<string, string> } = {}): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: opts.timeout ?? 600_000, ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
 }
 
 /** What carries slim's run label: containers and volumes. Tests assert it is empty after a run. */
