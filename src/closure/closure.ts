@@ -1,6 +1,6 @@
 import type { FileEntry, ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
-import { ancestors, joinInside, parentOf } from '../rootfs/safe-path.js';
+import { ancestors, joinInside } from '../rootfs/safe-path.js';
 import type { ContentReader } from '../sources/content-spool.js';
 import type { AccessRecord } from '../trace/record.js';
 import type { ContainerConfig } from '../image/types.js';
@@ -219,4 +219,3 @@ function envMap(env: string[]): Map<string, string> {
   return m;
 }
 
-export { parentOf };

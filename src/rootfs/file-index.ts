@@ -1,5 +1,5 @@
 import type { FileEntry, ImagePath } from './entry.js';
-import { baseName, joinInside, parentOf } from './safe-path.js';
+import { joinInside, parentOf } from './safe-path.js';
 
 /** How a path was reached: every symlink followed on the way, and what it landed on. */
 export interface Resolution {
@@ -142,4 +142,3 @@ export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export { baseName };

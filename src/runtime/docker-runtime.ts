@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerState, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
 import { parsePublish } from './publish.js';
@@ -87,7 +88,6 @@ export class DockerRuntime implements Runtime {
   }
 
   async buildImage(contextDir: string, tag: string, buildArgs: Record<string, string>, signal: AbortSignal): Promise<void> {
-    const { readdir } = await import('node:fs/promises');
     const src = (await readdir(contextDir, { recursive: true })).map(String);
     let stream: NodeJS.ReadableStream;
     try {
