@@ -24,3 +24,14 @@ export function leftovers(runId?: string): { containers: string[]; volumes: stri
   const volumes = docker(['volume', 'ls', '-q', '--filter', label]).split('\n').filter(Boolean);
   return { containers, volumes };
 }
+
+/** Remove the images a test file tagged; ones already gone are fine. */
+export function removeImages(tags: readonly string[]): void {
+  for (const t of tags) {
+    try {
+      docker(['rmi', t]);
+    } catch {
+      /* already gone */
+    }
+  }
+}

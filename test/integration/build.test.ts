@@ -1,18 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { docker, leftovers } from '../helpers/engine.js';
+import { docker, leftovers, removeImages } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 import { ENGINE_PATHS, exportRootfs, type FsEntry } from '../helpers/rootfs.js';
 
 const madeTags: string[] = [];
 afterAll(() => {
-  for (const t of madeTags) {
-    try {
-      docker(['rmi', t]);
-    } catch {
-      /* already gone */
-    }
-  }
+  removeImages(madeTags);
 });
 
 function curlSmoke(port: number, path: string, expect: string): string {

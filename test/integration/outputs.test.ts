@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, leftovers } from '../helpers/engine.js';
+import { docker, leftovers, removeImages } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 import { ENGINE_PATHS, exportRootfs } from '../helpers/rootfs.js';
@@ -13,13 +13,7 @@ import { skopeoInspect, skopeoRawManifest, umociUnpack } from '../helpers/valida
 const work = mkdtempSync(join(tmpdir(), 'slim-outputs-test-'));
 const madeTags: string[] = [];
 afterAll(() => {
-  for (const t of madeTags) {
-    try {
-      docker(['rmi', t]);
-    } catch {
-      /* gone */
-    }
-  }
+  removeImages(madeTags);
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { docker, leftovers } from '../helpers/engine.js';
+import { docker, leftovers, removeImages } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 import { exportRootfs } from '../helpers/rootfs.js';
@@ -11,13 +11,7 @@ import { parseTraceText } from '../../src/trace/jsonl.js';
 const madeTags: string[] = [];
 const work = mkdtempSync(join(tmpdir(), 'slim-probes-test-'));
 afterAll(() => {
-  for (const t of madeTags) {
-    try {
-      docker(['rmi', t]);
-    } catch {
-      /* gone */
-    }
-  }
+  removeImages(madeTags);
   rmSync(work, { recursive: true, force: true });
 });
 
