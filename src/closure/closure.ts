@@ -111,6 +111,9 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
     // see stat (fanotify) never shows the .py, yet without it the import fails.
     const pyc = /^(.*)\/__pycache__\/([^/]+?)\.[^./]+(?:\.opt-\d)?\.pyc$/.exec(path);
     if (pyc) keepResolved(`${pyc[1]}/${pyc[2]}.py`, { why: 'pyc-source', from: path });
+    // Python finds its prefix by stat'ing the landmark lib/pythonX.Y/os.py (os itself is frozen).
+    const stdlib = /^(.*\/lib\/python3\.\d+)\//.exec(path);
+    if (stdlib) keepResolved(`${stdlib[1]}/os.py`, { why: 'python-landmark', from: path });
     if (entry.size < 4) continue;
     const head = await content.read(entry, { start: 0, length: Math.min(entry.size, 512) });
     if (head.subarray(0, 4).equals(ELF_MAGIC)) {

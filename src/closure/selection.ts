@@ -9,6 +9,7 @@ export type ReasonKind =
   | 'elf-needed'
   | 'shebang'
   | 'pyc-source'
+  | 'python-landmark'
   | 'entrypoint'
   | 'user'
   | 'include';

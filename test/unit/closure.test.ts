@@ -25,6 +25,7 @@ const tree: Spec[] = [
   { path: 'usr/lib/python3.11/json/__pycache__/' },
   { path: 'usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc', body: 'pyc' },
   { path: 'usr/lib/python3.11/unused.py', body: 'never' },
+  { path: 'usr/lib/python3.11/os.py', body: 'landmark' },
   { path: 'app/' },
   { path: 'app/run.sh', body: '#!/bin/sh\nexec python3 /app/main.py\n', mode: 0o755 },
   { path: 'app/tool', body: '#!/usr/bin/env python3\n', mode: 0o755 },
@@ -70,6 +71,8 @@ describe('closure', () => {
     const { kept, why } = await closure([rec('/usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc', 'open', true, 'fanotify')]);
     expect(kept).toContain('/usr/lib/python3.11/json/decoder.py');
     expect(why('/usr/lib/python3.11/json/decoder.py')).toEqual(['pyc-source']);
+    // The landmark Python stats to find its prefix, which a trace of opens alone never shows.
+    expect(kept).toContain('/usr/lib/python3.11/os.py');
     expect(kept).not.toContain('/usr/lib/python3.11/unused.py');
   });
 
