@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     const lastRecords = new Map<string, AccessRecord[]>();
     for (let i = 0; i < RUNS; i++) {
       for (const b of backends) {
-        const r = await timedRun(runtime, imports, b, { kind: 'job' }, baseSettings(), async () => undefined);
+        const r = await timedRun(runtime, imports, b, { kind: 'job', compareOutputs: [] }, baseSettings(), async () => undefined);
         (jobTimes.get(b) ?? jobTimes.set(b, []).get(b)!).push(r.seconds);
         if (b !== 'none') lastRecords.set(b, r.records);
       }
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         const port = 18900 + Math.floor(Math.random() * 90);
         const out = join(work, `loop-${b}-${i}`);
         const smoke = `curl -fsS http://127.0.0.1:${port}/health >/dev/null && s=$(date +%s%N) && for i in $(seq 300); do curl -fsS http://127.0.0.1:${port}/ >/dev/null || exit 1; done && echo $(( ($(date +%s%N) - s) / 1000 )) > ${out}`;
-        const r = await timedRun(runtime, http, b, { kind: 'smoke', command: smoke, timeoutSeconds: 60 }, baseSettings([`PORT=${port}`]), async () => Number(await readFile(out, 'utf8')) / 1e6);
+        const r = await timedRun(runtime, http, b, { kind: 'service', checks: [{ kind: 'smoke', name: 'request loop', command: smoke }], timeoutSeconds: 60 }, baseSettings([`PORT=${port}`]), async () => Number(await readFile(out, 'utf8')) / 1e6);
         (loopTimes.get(b) ?? loopTimes.set(b, []).get(b)!).push(r.seconds);
       }
     }

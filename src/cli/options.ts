@@ -2,6 +2,9 @@ import { SlimError, ExitCode } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import { parseOutputRef } from '../sinks/output.js';
+import { readFileSync } from 'node:fs';
+import type { Check, ServiceCheck } from '../verify/checks.js';
+import { describeRequest, parseInlineRequest, parseSpecFile } from '../verify/http-spec.js';
 
 /** The flags of `slim build` as commander hands them over. */
 export interface BuildFlags {
@@ -25,9 +28,20 @@ export interface BuildFlags {
   trace?: string;
   traceOut?: string;
   output: string[];
+  httpProbe: string[];
+  httpSpec: string[];
+  httpPort?: string;
+  exec: string[];
+  compareOutput: string[];
+  verifySmoke?: string;
+  verifyHttpProbe: string[];
+  verifyHttpSpec: string[];
+  verifyExec: string[];
+  repair: boolean;
+  repairRounds: string;
 }
 
-export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'auto' } as const;
+export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'auto', repairRounds: '3' } as const;
 
 function usage(message: string, hint?: string): SlimError {
   return new SlimError(message, { code: 'USAGE', exitCode: ExitCode.usage, ...(hint ? { hint } : {}) });
@@ -117,7 +131,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
       tmpfs: f.tmpfs,
       stopTimeout: seconds('--stop-timeout', f.stopTimeout),
     },
-    check: f.smoke !== undefined ? { kind: 'smoke', command: f.smoke, timeoutSeconds: seconds('--smoke-timeout', f.smokeTimeout) } : { kind: 'job' },
+    ...checksFrom(f),
     probe: f.probe as ProbeChoice,
     include: f.include,
     ...(f.trace ? { traceIn: f.trace } : {}),
@@ -125,4 +139,55 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...(epoch !== undefined ? { epoch } : {}),
     outputs: (f.output?.length ? f.output : ['docker']).map(parseOutputRef),
   };
+}
+
+/** The checks of the probe run and of verification (the --verify-* flags replace them there). */
+function checksFrom(f: BuildFlags): { check: Check; verifyCheck: Check; repairRounds: number } {
+  const timeoutSeconds = seconds('--smoke-timeout', f.smokeTimeout ?? DEFAULTS.smokeTimeout);
+  const httpPort = f.httpPort === undefined ? undefined : port('--http-port', f.httpPort);
+  const service = (checks: ServiceCheck[]): Check => ({ kind: 'service', checks, timeoutSeconds, ...(httpPort !== undefined ? { httpPort } : {}) });
+  const probeChecks = serviceChecks(f.smoke, f.httpProbe ?? [], f.httpSpec ?? [], f.exec ?? [], '');
+  const verifyChecks = serviceChecks(f.verifySmoke, f.verifyHttpProbe ?? [], f.verifyHttpSpec ?? [], f.verifyExec ?? [], 'verify-');
+  const compareOutputs = f.compareOutput ?? [];
+  for (const p of compareOutputs) if (!p.startsWith('/')) throw usage(`--compare-output takes an absolute path inside the container, not "${p}"`);
+  if (compareOutputs.length && (probeChecks.length || verifyChecks.length)) throw usage('--compare-output is for jobs: it cannot be combined with --smoke, --http-probe or --exec');
+  if (!probeChecks.length && verifyChecks.length) throw usage('--verify-* checks need a service: give the probe run its own --smoke, --http-probe or --exec');
+  const check: Check = probeChecks.length ? service(probeChecks) : { kind: 'job', compareOutputs };
+  const rounds = f.repair === false ? 0 : Number(f.repairRounds ?? DEFAULTS.repairRounds);
+  if (!Number.isInteger(rounds) || rounds < 0 || rounds > 20) throw usage(`--repair-rounds must be a whole number from 0 to 20, not "${f.repairRounds}"`);
+  return { check, verifyCheck: verifyChecks.length ? service(verifyChecks) : check, repairRounds: rounds };
+}
+
+function serviceChecks(smoke: string | undefined, inline: string[], specs: string[], execs: string[], prefix: string): ServiceCheck[] {
+  const checks: ServiceCheck[] = [];
+  if (smoke !== undefined) checks.push({ kind: 'smoke', name: `smoke: ${short(smoke)}`, command: smoke });
+  for (const text of inline) {
+    const request = parseInlineRequest(text, `--${prefix}http-probe`);
+    checks.push({ kind: 'http', name: describeRequest(request), request });
+  }
+  for (const file of specs) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw usage(`cannot read --${prefix}http-spec ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    for (const request of parseSpecFile(text, file)) checks.push({ kind: 'http', name: describeRequest(request), request });
+  }
+  for (const cmd of execs) {
+    const argv = parseCommand(`--${prefix}exec`, cmd);
+    if (!argv.length) throw usage(`--${prefix}exec needs a command`);
+    checks.push({ kind: 'exec', name: `exec: ${short(argv.join(' '))}`, argv });
+  }
+  return checks;
+}
+
+function short(s: string, max = 60): string {
+  return s.length > max ? s.slice(0, max) + '…' : s;
+}
+
+function port(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw usage(`${flag} must be a port number, not "${v}"`);
+  return n;
 }

@@ -21,6 +21,8 @@ export interface ClosurePolicy {
    */
   commands: string[][];
   config: ContainerConfig;
+  /** Paths the slim image was found to miss when it failed verification (self-repair). */
+  repairs?: ImagePath[];
 }
 
 export interface ClosureResult {
@@ -70,6 +72,8 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
       else keepEntry(r.lastDir, { why: 'created-in', from: p });
     }
   }
+
+  for (const p of policy.repairs ?? []) keepResolved(p, { why: 'repair' });
 
   for (const [argv0] of policy.commands) {
     if (!argv0) continue;
@@ -149,6 +153,10 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   return { selection, warnings };
 }
 
+/** AT_PLATFORM and the Debian multiarch triplet, by e_machine. */
+const PLATFORM: Partial<Record<number, string>> = { 3: 'i686', 62: 'x86_64', 183: 'aarch64', 40: 'v7l' };
+const MULTIARCH: Partial<Record<number, string>> = { 3: 'i386-linux-gnu', 62: 'x86_64-linux-gnu', 183: 'aarch64-linux-gnu', 40: 'arm-linux-gnueabihf' };
+
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 /** Reads ELF headers and the image's ld.so.cache once each. */
@@ -183,10 +191,17 @@ class LdContext {
       },
       cache: musl ? [] : await this.ldCache(),
       ldLibraryPath: (this.env.get('LD_LIBRARY_PATH') ?? '').split(':').filter(Boolean),
-      platform: { class: info.class, machine: info.machine, lib: info.class === 64 ? 'lib64' : 'lib', platform: info.machine === 62 ? 'x86_64' : info.machine === 183 ? 'aarch64' : 'i686' },
+      platform: { class: info.class, machine: info.machine, lib: this.libDir(info), platform: PLATFORM[info.machine] ?? 'i686' },
       flavour: musl ? 'musl' : 'glibc',
       ...(musl ? { muslPath: await this.muslPath(info.interp!) } : {}),
     } as LdResolveContext;
+  }
+
+  /** glibc's $LIB: the multiarch directory on Debian and its derivatives, else lib64 or lib. */
+  private libDir(info: ElfInfo): string {
+    const triplet = MULTIARCH[info.machine];
+    if (triplet && ['/lib', '/usr/lib'].some((d) => this.index.resolve(`${d}/${triplet}`).entry?.kind === 'dir')) return `lib/${triplet}`;
+    return info.class === 64 ? 'lib64' : 'lib';
   }
 
   private async ldCache(): Promise<LdSoCacheEntry[]> {

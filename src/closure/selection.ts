@@ -12,7 +12,8 @@ export type ReasonKind =
   | 'python-landmark'
   | 'entrypoint'
   | 'user'
-  | 'include';
+  | 'include'
+  | 'repair';
 
 /** Why a path is in the slim image; `from` names the path that pulled it in. */
 export interface Reason {

@@ -6,8 +6,16 @@ import type { Logger } from '../log.js';
 import type { Scope } from './scope.js';
 import { SlimError, ExitCode } from '../errors.js';
 import { labelsFor, plainRunSpec, volumeTargets, commandOf, type RunSettings } from './run-settings.js';
-import type { Check, ExerciseResult } from '../verify/exercise.js';
-import { exercise, oneLine } from '../verify/exercise.js';
+import type { ExerciseResult } from '../verify/exercise.js';
+import { oneLine } from '../verify/exercise.js';
+import { describeCheck, withPorts, type Check } from '../verify/checks.js';
+import { baselineFailure, compareRuns, runChecked, type Checked, type Verdict } from './verify-run.js';
+import { missingPaths } from '../closure/repair.js';
+import { largestRemoved } from '../report/removed.js';
+import type { Identity } from '../closure/users.js';
+import type { ClosureResult } from '../closure/closure.js';
+import type { Selection } from '../closure/selection.js';
+import type { ImagePath } from '../rootfs/entry.js';
 import { ContentSpool } from '../sources/content-spool.js';
 import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
 import { resolveUser } from '../closure/users.js';
@@ -23,8 +31,7 @@ import type { AccessRecord } from '../trace/record.js';
 import { parseTraceText, serialiseRecord } from '../trace/jsonl.js';
 import type { BuildReport } from '../report/report.js';
 import { SLIM_VERSION } from '../version.js';
-import { healthcheckArgv, runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
-import type { ContainerConfig } from '../image/types.js';
+import { healthcheckArgv } from '../verify/healthcheck.js';
 import { describeOutput, writeOutput, type OutputRef } from '../sinks/output.js';
 import { parseSourceRef } from '../sources/source-ref.js';
 import { loadSource } from '../sources/load-source.js';
@@ -33,7 +40,11 @@ export interface BuildOptions {
   image: string;
   tag?: string;
   settings: RunSettings;
+  /** What the probe run does; verification uses `verifyCheck` (the same unless --verify-* replaced it). */
   check: Check;
+  verifyCheck: Check;
+  /** Self-repair rounds after a failed verification; 0 turns it off. */
+  repairRounds: number;
   probe: ProbeChoice;
   include: string[];
   /** Use this trace (JSON Lines) instead of running the probe. */
@@ -81,6 +92,8 @@ export interface TraceResult {
   backend: ProbeBackend | 'trace-file';
   summary: string;
   skippedLines: number;
+  /** Seconds the probed app took to pass its first check, when a probe ran a service. */
+  readySeconds?: number;
 }
 
 /** The engine reference of the input: as given, or the ID of the image loaded from a file or OCI layout. */
@@ -90,6 +103,15 @@ export async function engineRefFor(image: string, { runtime, log, scope }: Build
   await runtime.ping();
   log.step(`loading ${image} into the engine, where it is probed and verified`);
   return loadSource(source, runtime, scope);
+}
+
+/** The user the image runs as, resolved in its own passwd and group files. */
+async function identityOf({ img, spool }: OpenedImage, settings: RunSettings): Promise<Identity> {
+  const text = async (p: string) => {
+    const e = img.index.resolve(p).entry;
+    return e?.kind === 'file' ? (await spool.read(e)).toString('latin1') : undefined;
+  };
+  return resolveUser(settings.user ?? img.config.config?.User, await text('/etc/passwd'), await text('/etc/group'));
 }
 
 /** The trace: from a file given with --trace, or from a probe run whose check must pass. */
@@ -107,16 +129,13 @@ export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, '
     result = { records, backend: 'trace-file', summary: `trace from ${opts.traceIn}`, skippedLines: badLines };
   } else {
     commandOf(config, settings);
-    const text = async (p: string) => {
-      const e = img.index.resolve(p).entry;
-      return e?.kind === 'file' ? (await spool.read(e)).toString('latin1') : undefined;
-    };
-    const identity = resolveUser(settings.user ?? config.User, await text('/etc/passwd'), await text('/etc/group'));
-    log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(opts.check)})`);
-    const probe = await runProbe({ runtime, scope, log, image: inspect.id, config, settings, identity, backend: opts.probe, check: opts.check });
-    if (!probe.run.passed) throw probeFailure(opts.check, probe.run);
+    const identity = await identityOf(opened, settings);
+    const { check, ports } = withPorts(opts.check, Object.keys(config.ExposedPorts ?? {}), settings.publish);
+    log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(check)})`);
+    const probe = await runProbe({ runtime, scope, log, image: inspect.id, config, settings, identity, backend: opts.probe, check, ports });
+    if (!probe.run.passed) throw probeFailure(check, probe.run);
     log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
-    result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines };
+    result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
   }
   if (opts.traceOut) await writeFile(opts.traceOut, result.records.map(serialiseRecord).join('\n') + '\n', 'latin1');
   return result;
@@ -140,6 +159,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const inputStats = img.index.stats();
   const config = img.config.config ?? {};
   const settings = opts.settings;
+  const exposed = Object.keys(config.ExposedPorts ?? {});
+  const { check: verifyCheck, ports } = withPorts(opts.verifyCheck, exposed, settings.publish);
 
   let t = Date.now();
   const trace = await traceImage(opened, opts, deps);
@@ -147,48 +168,68 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const probeSeconds = since(t);
 
   t = Date.now();
-  const closure = await computeClosure(
-    img.index,
-    records,
-    { ignore: [PROBE_DIR, OUT_DIR, ...volumeTargets(settings)], include: opts.include, commands: [commandOf(config, settings), healthcheckArgv(config) ?? []], config },
-    spool,
-  );
+  const ignore = [PROBE_DIR, OUT_DIR, ...volumeTargets(settings)];
+  const policy = { ignore, include: opts.include, commands: [commandOf(config, settings), healthcheckArgv(config) ?? []], config };
+  let closure = await computeClosure(img.index, records, policy, spool);
   const closureSeconds = since(t);
   for (const w of closure.warnings) log.warn(w);
 
-  log.step(`packing ${closure.selection.size} entries`);
   t = Date.now();
-  const plan = planPack(img.index, closure.selection, img.config, {
-    ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
-    provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: trace.backend },
-  });
-  const layer = await writeLayer(plan, spool, join(tmp, 'layer.tar.gz'), scope.signal);
-  const built = buildImage(plan, layer);
-  const existed = (await runtime.inspectImage(built.configDigest)) !== undefined;
-  const archive = new PassThrough();
-  imageArchiveStream(built).pipe(archive);
-  const slimId = await runtime.loadImage(archive, scope.signal);
-  // Until it passed verification, the slim image is provisional: removed on failure or Ctrl-C.
-  if (!existed) scope.defer('provisional slim image', () => runtime.removeImage(slimId));
-  const packSeconds = since(t);
+  let packed = await packAndLoad(opened, closure, opts, trace.backend, 0, deps);
+  let packSeconds = since(t);
+
+  log.step(`verifying: ${describeCheck(verifyCheck)}, on the original, then on the slim image`);
+  t = Date.now();
+  // Waits come from evidence: an app that was ready after N s under the probe gets a few times that, not the whole timeout.
+  const readyWithin = (seconds: number | undefined) => (verifyCheck.kind === 'service' && seconds !== undefined ? Math.min(verifyCheck.timeoutSeconds, Math.max(15, 4 * seconds)) : undefined);
+  const originalTimeout = readyWithin(trace.readySeconds);
+  const original = await runChecked(deps, inspect.id, settings, verifyCheck, 'verify-original', config, { ports, ...(originalTimeout !== undefined ? { timeoutSeconds: originalTimeout } : {}) });
+  const baseline = baselineFailure(verifyCheck, original);
+  if (baseline) {
+    throw new SlimError(`the check fails on the original image without the probe too (${baseline}); nothing to compare`, { code: 'BASELINE_FAILED', hint: 'make the check pass on the original image first' });
+  }
+  const slimTimeout = readyWithin(original.readySeconds ?? trace.readySeconds);
+  const verifySlim = async (id: string): Promise<{ run: Checked; verdict: Verdict }> => {
+    const run = await runChecked(deps, id, settings, verifyCheck, 'verify-slim', config, { ports, ...(slimTimeout !== undefined ? { timeoutSeconds: slimTimeout } : {}) });
+    return { run, verdict: compareRuns(verifyCheck, original, run) };
+  };
+  let { verdict } = await verifySlim(packed.slimId);
+  let verifySeconds = since(t);
+
+  // Self-repair: trace the failing slim image, add what it looked for and the original has, try again.
+  const repair: BuildReport['repair'] = { result: verdict.passed ? 'not-needed' : opts.repairRounds === 0 ? 'off' : 'failed', rounds: 0, added: [] };
+  let repairSeconds = 0;
+  while (!verdict.passed && repair.rounds < opts.repairRounds) {
+    const round = ++repair.rounds;
+    const failing = verdict.checks.filter((c) => c.original === 'pass' && c.slim === 'fail').map((c) => c.name);
+    log.warn(`the slim image failed verification (${verdict.summary}); repair round ${round} of ${opts.repairRounds}`);
+    const tr = Date.now();
+    const { paths: added, seenIn } = await findRepairs(opened, packed.slimId, closure.selection, ignore, verifyCheck, ports, trace.backend, round, slimTimeout, opts, deps);
+    repairSeconds += since(tr);
+    if (added.length === 0) {
+      repair.note = `round ${round}: neither the slim image's failed lookups nor the original's trace under the same checks name a file the slim image lacks`;
+      log.warn(repair.note);
+      break;
+    }
+    log.info(`repair round ${round}: adding ${added.length} path${added.length === 1 ? '' : 's'}: ${added.slice(0, 5).join(', ')}${added.length > 5 ? ', …' : ''}`);
+    repair.added.push(...added.map((path) => ({ path, round, neededBy: failing, seenIn })));
+    closure = await computeClosure(img.index, records, { ...policy, repairs: repair.added.map((a) => a.path) }, spool);
+    await packed.discard();
+    const tp = Date.now();
+    packed = await packAndLoad(opened, closure, opts, trace.backend, round, deps);
+    packSeconds += since(tp);
+    const tv = Date.now();
+    ({ verdict } = await verifySlim(packed.slimId));
+    verifySeconds += since(tv);
+    if (verdict.passed) repair.result = 'repaired';
+  }
+  if (repair.result === 'failed' && !repair.note && repair.rounds > 0) repair.note = `still failing after ${repair.rounds} round${repair.rounds === 1 ? '' : 's'}`;
+
+  const { built, plan, layer, slimId } = packed;
   const slimInspect = await runtime.inspectImage(slimId);
-
-  log.step('verifying: the same check on the original, then on the slim image');
-  t = Date.now();
-  const original = await runChecked(runtime, scope, inspect.id, settings, opts.check, 'verify-original', config);
-  if (!original.passed) {
-    throw new SlimError(`the check fails on the original image without the probe too (${original.summary}); nothing to compare`, { code: 'BASELINE_FAILED' });
-  }
-  const slim = await runChecked(runtime, scope, slimId, settings, opts.check, 'verify-slim', config);
-  const slimVerdict = compare(opts.check, original, slim);
-  if (slimVerdict.passed && original.health.result === 'pass' && slim.health.result !== 'pass') {
-    Object.assign(slimVerdict, { passed: false, summary: `the smoke test passed but the image's HEALTHCHECK fails on the slim image (${slim.health.detail}), while it passes on the original` });
-  }
-  const verifySeconds = since(t);
-
   const written: string[] = [];
   const toEngine = opts.outputs.some((o) => o.kind === 'docker');
-  if (slimVerdict.passed) {
+  if (verdict.passed) {
     for (const o of opts.outputs) {
       if (o.kind === 'docker') continue;
       log.step(`writing ${describeOutput(o)}`);
@@ -196,49 +237,106 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       written.push(describeOutput(o));
     }
     if (toEngine) {
-      scope.release('provisional slim image');
+      packed.keep();
       await runtime.tagImage(slimId, out.repository, out.tag ?? 'latest');
       written.unshift(`docker:${outputName}`);
     }
   }
   const outFiles = plan.entries.filter((e) => e.entry.kind === 'file').length;
   const outSize = slimInspect?.size ?? layer.uncompressedSize;
+  const healthOf = (name: 'original' | 'slim') => {
+    const hc = verdict.checks.find((c) => c.name === 'HEALTHCHECK');
+    const r = hc ? hc[name] : original.health.result;
+    return r === 'not-run' ? 'none' : r;
+  };
   return {
     schema: 'slim.report/v1',
-    status: slimVerdict.passed ? 'ok' : 'verify-failed',
+    status: verdict.passed ? 'ok' : 'verify-failed',
     input: { ref: opts.image, id: inspect.id, size: inspect.size, files: inputStats.files, layers: img.layerCount },
-    output: { ref: slimVerdict.passed && toEngine ? outputName : null, written, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
+    output: { ref: verdict.passed && toEngine ? outputName : null, written, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
     reduction: { sizeRatio: inspect.size / Math.max(1, outSize), filesRatio: inputStats.files / Math.max(1, outFiles) },
     probe: { backend: trace.backend, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines: trace.skippedLines, check: trace.summary },
     closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), warnings: closure.warnings },
-    verify: { original: 'pass', slim: slimVerdict.passed ? 'pass' : 'fail', details: { original: original.summary, slim: slimVerdict.summary }, healthcheck: { original: original.health.result, slim: slim.health.result } },
-    timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, total: since(t0) },
+    removed: { largestDirs: largestRemoved(img.index, closure.selection) },
+    verify: {
+      original: 'pass',
+      slim: verdict.passed ? 'pass' : 'fail',
+      details: { original: original.summary, slim: verdict.summary },
+      healthcheck: { original: original.health.result, slim: healthOf('slim') },
+      checks: verdict.checks,
+    },
+    repair,
+    timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, repair: repairSeconds, total: since(t0) },
   };
 }
 
-interface Checked extends ExerciseResult {
-  health: { result: HealthResult; detail: string };
+interface Packed {
+  plan: ReturnType<typeof planPack>;
+  layer: Awaited<ReturnType<typeof writeLayer>>;
+  built: ReturnType<typeof buildImage>;
+  slimId: string;
+  /** The image passed: it stays in the engine. */
+  keep(): void;
+  /** A repaired image replaces it: remove it now, unless it was in the engine before this run. */
+  discard(): Promise<void>;
 }
 
-async function runChecked(runtime: Runtime, scope: Scope, image: string, settings: RunSettings, check: Check, role: string, config: ContainerConfig): Promise<Checked> {
-  const c = await runtime.run(plainRunSpec(image, settings, labelsFor(scope.id, role)));
-  scope.defer(`${role} container`, () => c.remove());
-  let health: Checked['health'] = { result: 'none', detail: 'not run' };
-  try {
-    const r = await exercise(c, check, { image, stopTimeout: settings.stopTimeout, signal: scope.signal, whilePassing: async () => void (health = await runHealthcheck(c, config)) });
-    return { ...r, health };
-  } finally {
-    scope.release(`${role} container`);
-    await c.remove();
+/** Plan, write and load one slim image; it stays provisional (removed on failure or Ctrl-C) until kept. */
+async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: BuildOptions, backend: TraceResult['backend'], round: number, { runtime, log, scope }: BuildDeps): Promise<Packed> {
+  const { img, spool, tmp } = opened;
+  log.step(`packing ${closure.selection.size} entries`);
+  const plan = planPack(img.index, closure.selection, img.config, {
+    ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
+    provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: backend },
+  });
+  const layer = await writeLayer(plan, spool, join(tmp, `layer-${round}.tar.gz`), scope.signal);
+  const built = buildImage(plan, layer);
+  const existed = (await runtime.inspectImage(built.configDigest)) !== undefined;
+  const archive = new PassThrough();
+  imageArchiveStream(built).pipe(archive);
+  const slimId = await runtime.loadImage(archive, scope.signal);
+  const name = `provisional slim image ${round}`;
+  if (!existed) scope.defer(name, () => runtime.removeImage(slimId));
+  return {
+    plan,
+    layer,
+    built,
+    slimId,
+    keep: () => scope.release(name),
+    discard: async () => {
+      scope.release(name);
+      if (!existed) await runtime.removeImage(slimId);
+    },
+  };
+}
+
+/**
+ * What the slim image lacks, by evidence. First its own failed lookups, traced with strace (which
+ * sees them). A program that lists a directory before it opens (Python's import does) never looks
+ * for what is not listed, and fanotify sees only files that exist: then the original is traced
+ * under the same checks, and what it touches that the slim image lacks is added.
+ */
+async function findRepairs(opened: OpenedImage, slimId: string, kept: Selection, ignore: string[], check: Check, ports: number[], backend: TraceResult['backend'], round: number, slimTimeout: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<{ paths: ImagePath[]; seenIn: 'slim image' | 'original' }> {
+  const index = opened.img.index;
+  if (backend !== 'fanotify') {
+    const seen = await traceRun(opened, slimId, 'slim image', check, ports, backend === 'trace-file' ? 'auto' : 'strace', `r${round}`, slimTimeout, opts, deps);
+    const paths = missingPaths(index, seen, kept, ignore);
+    if (paths.length) return { paths, seenIn: 'slim image' };
+    deps.log.info(`repair round ${round}: the slim image's failed lookups name nothing the original has; tracing the original under the same checks`);
   }
+  const seen = await traceRun(opened, opened.inspect.id, 'original', check, ports, backend === 'trace-file' ? 'auto' : backend, `r${round}o`, undefined, opts, deps);
+  return { paths: missingPaths(index, seen, kept, ignore), seenIn: 'original' };
 }
 
-/** A job must end the same way with the same output; a service must pass the same smoke test. */
-function compare(check: Check, original: ExerciseResult, slim: ExerciseResult): { passed: boolean; summary: string } {
-  if (check.kind === 'smoke') return { passed: slim.passed, summary: slim.summary };
-  if (slim.exitCode !== original.exitCode) return { passed: false, summary: `job exited with code ${slim.exitCode}, the original with ${original.exitCode}: ${oneLine(slim.stderr.toString())}` };
-  if (!slim.stdout.equals(original.stdout)) return { passed: false, summary: `job output differs from the original's (${slim.stdout.length} vs ${original.stdout.length} bytes)` };
-  return { passed: true, summary: `job exited ${slim.exitCode} with the same output as the original` };
+async function traceRun(opened: OpenedImage, image: string, what: string, check: Check, ports: number[], backend: ProbeChoice, round: string, timeoutSeconds: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<AccessRecord[]> {
+  const { runtime, scope, log } = deps;
+  log.step(`repair: tracing the ${what} (${backend}) under ${describeCheck(check)}`);
+  const probe = await runProbe({
+    runtime, scope, log, image, config: opened.img.config.config ?? {}, settings: opts.settings, identity: await identityOf(opened, opts.settings), check, ports, round, backend,
+    ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+  });
+  log.info(`${what}: ${probe.run.summary}; ${probe.records.length} trace records`);
+  return probe.records;
 }
 
 function probeFailure(check: Check, run: ExerciseResult): SlimError {
@@ -246,13 +344,8 @@ function probeFailure(check: Check, run: ExerciseResult): SlimError {
   if (check.kind === 'job') {
     return new SlimError(`the job failed on the original image under the probe: exit code ${run.exitCode}${stderr ? ` (${stderr})` : ''}`, { code: 'PROBE_FAILED', hint: 'a job must exit 0 on the original image; check its arguments and environment' });
   }
-  return new SlimError(`the smoke test did not pass on the original image: ${run.summary}${stderr ? `; container said: ${stderr}` : ''}`, {
+  return new SlimError(`the checks did not pass on the original image: ${run.summary}${stderr ? `; container said: ${stderr}` : ''}`, {
     code: 'PROBE_FAILED',
-    hint: 'nothing to compare against: make the smoke test pass on the original first (see --network, --publish, --smoke-timeout)',
+    hint: 'nothing to compare against: make the checks pass on the original first (see --network, --publish, --smoke-timeout)',
   });
 }
-
-function describeCheck(check: Check): string {
-  return check.kind === 'smoke' ? `smoke test, up to ${check.timeoutSeconds}s` : 'job: until it exits';
-}
-

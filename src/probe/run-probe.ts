@@ -44,14 +44,19 @@ export async function runProbe(args: {
   identity: Identity;
   backend: ProbeChoice;
   check: Check;
+  /** Tells this probe run's volumes apart from an earlier one's in the same slim run. */
+  round?: string;
+  timeoutSeconds?: number;
+  ports?: number[];
 }): Promise<ProbeResult> {
   const { runtime, scope, log, settings, identity } = args;
   const probeImage = await ensureProbeImage(runtime, log, scope.signal);
   const { backend, reason } = await selectProbe(runtime, probeImage, args.backend, scope);
   if (args.backend === 'auto') log.info(`probe: ${backend} (auto: ${reason})`);
   const labels = labelsFor(scope.id, 'probe');
-  const probeVol = `slim-probe-${scope.id}`;
-  const outVol = `slim-out-${scope.id}`;
+  const suffix = args.round ? `-${args.round}` : '';
+  const probeVol = `slim-probe-${scope.id}${suffix}`;
+  const outVol = `slim-out-${scope.id}${suffix}`;
   for (const v of [probeVol, outVol]) {
     await runtime.createVolume(v, labels);
     scope.defer(`volume ${v}`, () => runtime.removeVolume(v));
@@ -93,24 +98,42 @@ export async function runProbe(args: {
     stopTimeout: settings.stopTimeout,
   };
   const container = await runtime.run(spec);
-  scope.defer(`probe container ${container.id.slice(0, 12)}`, () => container.remove());
+  const containerCleanup = `probe container ${container.id.slice(0, 12)}`;
+  scope.defer(containerCleanup, () => container.remove());
   log.info(`probe container ${container.id.slice(0, 12)} started (${backend}, cap ${CAPS[backend].join('+')})`);
   let health: ProbeResult['health'] = { result: 'none', detail: 'the image has no HEALTHCHECK' };
-  const hc = healthcheckArgv(args.config);
   const ids = sensorArgs[sensorArgs.indexOf('--user') + 1]!;
+  // Commands run inside the container (HEALTHCHECK, --exec) go through the sensor too, each with its own strace log.
+  let execs = 0;
+  const traced = (argv: string[]) => [`${PROBE_DIR}/slim-sensor`, ...(backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/exec-${++execs}-strace.log`] : []), '--user', ids, '--', ...argv];
+  const hc = healthcheckArgv(args.config);
   const whilePassing = hc
     ? async () => {
-        const traced = [`${PROBE_DIR}/slim-sensor`, ...(backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/health-strace.log`] : []), '--user', ids, '--', ...hc];
-        health = await runHealthcheck(container, args.config, traced, '0:0');
+        health = await runHealthcheck(container, args.config, traced(hc), '0:0');
         log.info(`ran the image's HEALTHCHECK under the probe: ${health.detail}`);
       }
     : undefined;
-  const run = await exercise(container, args.check, { image: args.image, stopTimeout: settings.stopTimeout, signal: scope.signal, ...(whilePassing ? { whilePassing } : {}) });
+  const run = await exercise(container, args.check, {
+    image: args.image,
+    stopTimeout: settings.stopTimeout,
+    signal: scope.signal,
+    exec: (argv, timeoutSeconds) => container.exec(traced(argv), { user: '0:0', timeoutSeconds }),
+    ...(whilePassing ? { whilePassing } : {}),
+    ...(args.timeoutSeconds !== undefined ? { timeoutSeconds: args.timeoutSeconds } : {}),
+    ...(args.ports ? { ports: args.ports } : {}),
+  });
   if (run.exitCode === 125 && /slim-sensor:/.test(run.stderr.toString())) {
     throw new SlimError(`the probe could not start: ${run.stderr.toString().trim().split('\n').pop()}`, { code: 'PROBE_FAILED' });
   }
   const workdir = settings.workdir || args.config.WorkingDir || '/';
   const { records, skippedLines } = await collectTrace(await container.copyOut(OUT_DIR), workdir);
+  // Gone now, not at the end of the run: a repair round removes the image this container ran.
+  await container.remove();
+  scope.release(containerCleanup);
+  for (const v of [probeVol, outVol]) {
+    await runtime.removeVolume(v);
+    scope.release(`volume ${v}`);
+  }
   return { records, run, backend, skippedLines, health };
 }
 

@@ -1,4 +1,6 @@
 import type { ProbeBackend } from '../probe/run-probe.js';
+import type { CheckComparison } from '../pipeline/verify-run.js';
+import type { RemovedDir } from './removed.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
 
@@ -11,8 +13,24 @@ export interface BuildReport {
   reduction: { sizeRatio: number; filesRatio: number };
   probe: { backend: ProbeBackend | 'trace-file'; records: number; distinctPaths: number; skippedLines: number; check: string };
   closure: { kept: number; byReason: Record<string, number>; warnings: string[] };
-  verify: { original: CheckStatus; slim: CheckStatus; details: { original: string; slim: string }; healthcheck: { original: 'pass' | 'fail' | 'none'; slim: 'pass' | 'fail' | 'none' } };
-  timings: { read: number; probe: number; closure: number; pack: number; verify: number; total: number };
+  /** Where the removed bytes were. */
+  removed: { largestDirs: RemovedDir[] };
+  verify: {
+    original: CheckStatus;
+    slim: CheckStatus;
+    details: { original: string; slim: string };
+    healthcheck: { original: 'pass' | 'fail' | 'none'; slim: 'pass' | 'fail' | 'none' };
+    /** Every check, on both images (of the last round when repaired). */
+    checks: CheckComparison[];
+  };
+  repair: {
+    result: 'not-needed' | 'repaired' | 'failed' | 'off';
+    rounds: number;
+    /** Each added path, the round that added it and the checks that failed without it: candidates for --include. */
+    added: { path: string; round: number; neededBy: string[]; seenIn: 'slim image' | 'original' }[];
+    note?: string;
+  };
+  timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; total: number };
 }
 
 const MB = 1024 * 1024;
@@ -31,11 +49,18 @@ export function renderText(r: BuildReport): string {
     `slim ${r.status === 'ok' ? 'built' : 'FAILED to verify'} ${r.output.ref ?? r.output.id.slice(7, 19)} from ${r.input.ref}`,
     `  size     ${formatBytes(r.input.size).padStart(9)} → ${formatBytes(r.output.size).padStart(9)}   (${r.reduction.sizeRatio.toFixed(1)}x smaller; layer ${formatBytes(r.output.layerSize)} gzip)`,
     `  files    ${String(r.input.files).padStart(9)} → ${String(r.output.files).padStart(9)}   (${r.reduction.filesRatio.toFixed(1)}x fewer)`,
+    `  removed  ${r.removed.largestDirs.slice(0, 5).map((d) => `${d.path} ${formatBytes(d.bytes)}`).join(', ') || 'nothing'}`,
     `  probe    ${r.probe.backend}, ${r.probe.distinctPaths} distinct paths seen; check: ${r.probe.check}`,
     `  closure  ${r.closure.kept} entries kept: ${Object.entries(r.closure.byReason).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  verify   original ${r.verify.original}, slim ${r.verify.slim}${r.verify.slim === 'fail' ? ` (${r.verify.details.slim})` : ''}${r.verify.healthcheck.original !== 'none' ? `; HEALTHCHECK original ${r.verify.healthcheck.original}, slim ${r.verify.healthcheck.slim}` : ''}`,
-    `  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s, total ${t.total.toFixed(1)}s`,
   ];
+  for (const c of r.verify.checks) lines.push(`  check    ${c.slim === 'pass' ? 'pass' : c.slim === 'fail' ? 'FAIL' : '----'}  ${c.name} (original ${c.original}, slim ${c.slim}${c.slim !== 'pass' ? `: ${c.detail}` : ''})`);
+  if (r.repair.result !== 'not-needed') {
+    lines.push(`  repair   ${r.repair.result}${r.repair.rounds ? ` after ${r.repair.rounds} round${r.repair.rounds === 1 ? '' : 's'}` : ''}${r.repair.note ? ` (${r.repair.note})` : ''}`);
+    for (const a of r.repair.added.slice(0, 15)) lines.push(`  added    ${a.path}  (round ${a.round}, needed by ${a.neededBy.join(', ')}; seen in the ${a.seenIn})`);
+    if (r.repair.added.length > 15) lines.push(`  added    … and ${r.repair.added.length - 15} more (see --json)`);
+    if (r.repair.added.length) lines.push(`  hint     keep them without repair next time: ${r.repair.added.slice(0, 3).map((a) => `--include ${a.path}`).join(' ')}${r.repair.added.length > 3 ? ' …' : ''}`);
+  }
+  lines.push(`  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s${t.repair ? `, repair ${t.repair.toFixed(1)}s` : ''}, total ${t.total.toFixed(1)}s`);
   for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) lines.push(`  written  ${w}`);
   for (const w of r.closure.warnings.slice(0, 10)) lines.push(`  warning  ${w}`);
   if (r.closure.warnings.length > 10) lines.push(`  warning  … and ${r.closure.warnings.length - 10} more (see --json)`);

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { ContainerNetwork } from '../verify/endpoint.js';
 import type { ContainerState, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
 import { parsePublish } from './publish.js';
 import { SlimError, errorMessage } from '../errors.js';
@@ -199,6 +200,15 @@ class DockerContainer implements RunningContainer {
     } catch (err) {
       throw wrap(`running ${cmd[0]} in container ${this.id.slice(0, 12)}`, err);
     }
+  }
+
+  async network(): Promise<ContainerNetwork> {
+    const i = await this.c.inspect();
+    const ns = i.NetworkSettings;
+    const ip = (ns as { IPAddress?: string }).IPAddress || Object.values(ns.Networks ?? {}).map((n) => n.IPAddress).find(Boolean);
+    const ports: ContainerNetwork['ports'] = {};
+    for (const [port, bindings] of Object.entries(ns.Ports ?? {})) ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
+    return { mode: i.HostConfig.NetworkMode ?? 'default', ...(ip ? { ip } : {}), ports };
   }
 
   async copyOut(path: string): Promise<Readable> {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ContainerConfig } from '../image/types.js';
+import type { ContainerNetwork } from '../verify/endpoint.js';
 
 /** What slim needs from a container engine; implemented over the Docker Engine API (Docker or Podman). */
 export interface Runtime {
@@ -76,6 +77,8 @@ export interface RunningContainer {
   logs(): Promise<{ stdout: Buffer; stderr: Buffer }>;
   /** Run a command inside the running container (docker exec) and wait for it. */
   exec(cmd: string[], opts?: { user?: string; timeoutSeconds?: number }): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
+  /** Network mode, own address and published ports, as the engine reports them. */
+  network(): Promise<ContainerNetwork>;
   /** A tar stream of a path in the container (works after it stopped, volumes included). */
   copyOut(path: string): Promise<Readable>;
   remove(): Promise<void>;

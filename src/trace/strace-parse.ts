@@ -1,3 +1,4 @@
+import { joinInside } from '../rootfs/safe-path.js';
 import type { AccessOp, AccessRecord } from './record.js';
 
 /**
@@ -127,7 +128,7 @@ export class StraceParser {
   private skipped = 0;
 
   constructor(opts: StraceParserOptions = {}) {
-    this.initialCwd = joinPath('/', opts.cwd ?? '/');
+    this.initialCwd = joinInside('/', opts.cwd ?? '/');
   }
 
   /**
@@ -305,7 +306,7 @@ export class StraceParser {
     }
     if (name === 'getcwd') {
       const cwd = stringArg(args[0]);
-      if (ok && cwd?.startsWith('/')) this.setCwd(proc, joinPath('/', cwd));
+      if (ok && cwd?.startsWith('/')) this.setCwd(proc, joinInside('/', cwd));
       return;
     }
     if (name === 'fchdir') {
@@ -329,11 +330,11 @@ export class StraceParser {
         if (fd?.path === undefined || fd.deleted) continue;
         path = fd.path;
       } else if (asked.startsWith('/')) {
-        path = joinPath('/', asked);
+        path = joinInside('/', asked);
       } else {
         const base = dirArg >= 0 ? dirBase(args[dirArg], proc) : proc.fs.cwd;
         if (base === undefined) continue; // relative to an fd whose path -y did not show
-        path = joinPath(base, asked);
+        path = joinInside(base, asked);
       }
       let op: AccessOp = how === 'by-flags' ? opFromFlags(args[pathArg + 1] ?? '') : how;
       if (exchange) op = 'write';
@@ -521,7 +522,7 @@ function fdRef(inner: string, deletedAfter: boolean): FdRef {
     p = p.slice(0, -' (deleted)'.length);
     deleted = true;
   }
-  return { path: p.startsWith('/') ? joinPath('/', p) : undefined, deleted };
+  return { path: p.startsWith('/') ? joinInside('/', p) : undefined, deleted };
 }
 
 /** The directory a path relative to this dirfd argument is looked up in. */
@@ -546,21 +547,3 @@ function opFromFlags(flags: string): AccessOp {
   return 'open';
 }
 
-/** A path with nothing to fold: no empty, `.` or `..` component, no trailing slash. */
-const NEEDS_FOLDING = /\/(?:\.{0,2})(?:\/|$)/;
-
-/** Lexical join: `.` and empty parts dropped, `..` pops (and stays at `/`). */
-function joinPath(base: string, rel: string): string {
-  if (rel.startsWith('/')) {
-    if (!NEEDS_FOLDING.test(rel)) return rel;
-  } else if (rel !== '' && !NEEDS_FOLDING.test(rel) && !rel.startsWith('./') && !rel.startsWith('../') && rel !== '.' && rel !== '..' && (base === '/' || (base.startsWith('/') && !NEEDS_FOLDING.test(base)))) {
-    return base === '/' ? '/' + rel : base + '/' + rel;
-  }
-  const parts = rel.startsWith('/') ? [] : base.split('/').filter((x) => x !== '' && x !== '.');
-  for (const part of rel.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return '/' + parts.join('/');
-}

@@ -1,71 +1,148 @@
 import type { RunningContainer } from '../runtime/runtime.js';
 import { abortable } from '../pipeline/scope.js';
-import { runSmokeOnce, sleep, type SmokeAttempt } from './smoke.js';
+import { runSmokeOnce, sleep } from './smoke.js';
+import { runHttpOnce } from './http-check.js';
+import { engineHost, portEnv, reachPort, type ContainerNetwork } from './endpoint.js';
+import { readOutputTree, type OutputTree } from './output-tree.js';
+import type { Check, ServiceCheck } from './checks.js';
 
-/** How a container is exercised: a service gets a smoke test until it passes; a job runs to its end. */
-export type Check =
-  | { kind: 'smoke'; command: string; timeoutSeconds: number }
-  | { kind: 'job' };
+export type { Check, ServiceCheck } from './checks.js';
+
+export interface CheckResult {
+  name: string;
+  kind: ServiceCheck['kind'] | 'exit' | 'output';
+  passed: boolean;
+  attempts: number;
+  /** What the last attempt said, in one line. */
+  detail: string;
+}
 
 export interface ExerciseResult {
   passed: boolean;
   /** One line saying what happened, for people. */
   summary: string;
-  attempts: number;
-  lastSmoke?: SmokeAttempt;
+  checks: CheckResult[];
+  /** Seconds from start until the first check passed: how long the app takes to be ready. */
+  readySeconds?: number;
   /** Set when the container ended by itself. */
   exitCode?: number;
   stdout: Buffer;
   stderr: Buffer;
+  /** A job's output paths as it left them; undefined where the path did not exist. */
+  outputs: Map<string, OutputTree | undefined>;
   seconds: number;
 }
 
+/** Runs a check's argv inside the container: plain `docker exec`, or wrapped by the probe to trace it. */
+export type ExecRunner = (argv: string[], timeoutSeconds: number) => Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
+
+export interface ExerciseOptions {
+  image: string;
+  stopTimeout: number;
+  signal: AbortSignal;
+  /** Replaces the check's own timeout (e.g. derived from how long the original took to be ready). */
+  timeoutSeconds?: number;
+  /** Container ports to name in the smoke command's environment (SLIM_PORT_<port>). */
+  ports?: number[];
+  exec?: ExecRunner;
+  /** Run while the service is still up after every check passed (e.g. the image's HEALTHCHECK). */
+  whilePassing?: () => Promise<void>;
+}
+
+/** Once the app has answered one check, the others get this long to pass: the app is up. */
+const READY_GRACE_MS = 10_000;
+
 /**
- * Exercise a started container, then stop it. A smoke test is retried until it passes or its
- * timeout runs out: that is the readiness wait, with nothing guessed. A container that ends
- * before the test passed is a failure unless it ended well and the test then passes.
+ * Exercise a started container, then stop it. Each check is retried until it passes or the time
+ * runs out: that is the readiness wait, with nothing guessed. A container that ends before its
+ * checks passed is a failure unless it ended well and they then pass.
  */
-export async function exercise(c: RunningContainer, check: Check, opts: { image: string; stopTimeout: number; signal: AbortSignal; env?: Record<string, string>; whilePassing?: () => Promise<void> }): Promise<ExerciseResult> {
+export async function exercise(c: RunningContainer, check: Check, opts: ExerciseOptions): Promise<ExerciseResult> {
   const started = Date.now();
-  const done = async (r: Omit<ExerciseResult, 'stdout' | 'stderr' | 'seconds'>, stop: boolean): Promise<ExerciseResult> => {
+  const finish = async (r: Pick<ExerciseResult, 'passed' | 'summary' | 'checks'> & Partial<ExerciseResult>, stop: boolean): Promise<ExerciseResult> => {
     if (stop) await c.stop(opts.stopTimeout);
     const logs = await c.logs();
-    return { ...r, ...logs, seconds: (Date.now() - started) / 1000 };
+    return { outputs: new Map(), ...r, ...logs, seconds: (Date.now() - started) / 1000 };
   };
 
   if (check.kind === 'job') {
     const exitCode = await abortable(c.wait(), opts.signal);
-    return done({ passed: exitCode === 0, exitCode, attempts: 1, summary: exitCode === 0 ? 'job exited 0' : `job exited with code ${exitCode}` }, false);
+    const outputs = new Map<string, OutputTree | undefined>();
+    for (const p of check.compareOutputs) outputs.set(p, await c.copyOut(p).then(readOutputTree, () => undefined));
+    const passed = exitCode === 0;
+    const checks: CheckResult[] = [{ name: 'exit code', kind: 'exit', passed, attempts: 1, detail: `exited ${exitCode}` }];
+    return finish({ passed, exitCode, checks, outputs, summary: passed ? 'job exited 0' : `job exited with code ${exitCode}` }, false);
   }
 
-  const env = { SLIM_CONTAINER: c.id, SLIM_IMAGE: opts.image, ...opts.env };
-  const deadline = started + check.timeoutSeconds * 1000;
-  let attempts = 0;
-  let delay = 200;
-  let last: SmokeAttempt | undefined;
-  for (;;) {
-    opts.signal.throwIfAborted();
-    const before = await c.state();
-    attempts++;
-    last = await runSmokeOnce(check.command, env, Math.max(1000, Math.min(30_000, deadline - Date.now())), opts.signal);
-    opts.signal.throwIfAborted();
-    if (last.ok) {
-      // Extra checks that need the service up (e.g. the image's HEALTHCHECK) run before it stops.
-      if (before.running) await opts.whilePassing?.();
-      return done({ passed: true, attempts, lastSmoke: last, summary: `smoke test passed (attempt ${attempts})` }, true);
+  const engine = engineHost();
+  const net = await c.network();
+  const env = { SLIM_CONTAINER: c.id, SLIM_IMAGE: opts.image, ...portEnv(net, opts.ports ?? [], engine) };
+  const exec: ExecRunner = opts.exec ?? ((argv, timeoutSeconds) => c.exec(argv, { timeoutSeconds }));
+  const deadline = started + (opts.timeoutSeconds ?? check.timeoutSeconds) * 1000;
+  const results: CheckResult[] = [];
+  let readySeconds: number | undefined;
+  let exited: number | undefined;
+
+  for (const one of check.checks) {
+    if (exited !== undefined) {
+      results.push({ name: one.name, kind: one.kind, passed: false, attempts: 0, detail: `not run: the container had exited (code ${exited})` });
+      continue;
     }
-    if (!before.running) {
-      // It had already ended when this attempt ran: that attempt was the last chance.
-      const summary = before.exitCode === 0
-        ? `the container exited (code 0) and the smoke test failed: ${oneLine(last.output)}`
-        : `the container exited with code ${before.exitCode} before the smoke test passed`;
-      return done({ passed: false, attempts, lastSmoke: last, exitCode: before.exitCode, summary }, false);
+    const until = readySeconds === undefined ? deadline : Math.min(deadline, Date.now() + READY_GRACE_MS);
+    let attempts = 0;
+    let delay = 200;
+    for (;;) {
+      opts.signal.throwIfAborted();
+      const before = await c.state();
+      attempts++;
+      const budget = Math.max(1000, Math.min(30_000, until - Date.now()));
+      const r = await attempt(one, { env, net, engine, budget, exec, signal: opts.signal, httpPort: check.httpPort });
+      opts.signal.throwIfAborted();
+      if (r.ok) {
+        readySeconds ??= (Date.now() - started) / 1000;
+        results.push({ name: one.name, kind: one.kind, passed: true, attempts, detail: r.detail });
+        break;
+      }
+      if (!before.running) {
+        // It had already ended when this attempt ran: that attempt was the last chance.
+        exited = before.exitCode;
+        results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `the container exited with code ${before.exitCode}; last attempt: ${oneLine(r.detail)}` });
+        break;
+      }
+      if (Date.now() + delay > until) {
+        results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `did not pass within ${Math.round((until - started) / 1000)}s (${attempts} attempts): ${oneLine(r.detail)}` });
+        break;
+      }
+      await sleep(delay, opts.signal);
+      delay = Math.min(delay * 2, 2000);
     }
-    if (Date.now() + delay > deadline) {
-      return done({ passed: false, attempts, lastSmoke: last, summary: `smoke test did not pass within ${check.timeoutSeconds}s (${attempts} attempts): ${oneLine(last.output) || `exit ${last.exitCode}`}` }, true);
+  }
+
+  const failed = results.find((r) => !r.passed);
+  const running = (await c.state()).running;
+  if (!failed && running) await opts.whilePassing?.();
+  const summary = failed ? `${failed.name}: ${failed.detail}` : `${results.length === 1 ? 'the check' : `all ${results.length} checks`} passed`;
+  return finish({ passed: !failed, summary, checks: results, ...(readySeconds !== undefined ? { readySeconds } : {}), ...(exited !== undefined ? { exitCode: exited } : {}) }, running);
+}
+
+async function attempt(
+  check: ServiceCheck,
+  ctx: { env: Record<string, string>; net: ContainerNetwork; engine: { host: string; local: boolean }; budget: number; exec: ExecRunner; signal: AbortSignal; httpPort: number | undefined },
+): Promise<{ ok: boolean; detail: string }> {
+  switch (check.kind) {
+    case 'smoke': {
+      const r = await runSmokeOnce(check.command, ctx.env, ctx.budget, ctx.signal);
+      return { ok: r.ok, detail: r.ok ? 'exited 0' : r.timedOut ? `timed out after ${Math.round(ctx.budget / 1000)}s` : r.output || `exited ${r.exitCode}` };
     }
-    await sleep(delay, opts.signal);
-    delay = Math.min(delay * 2, 2000);
+    case 'http': {
+      const port = check.request.port ?? ctx.httpPort!;
+      return runHttpOnce(check.request, reachPort(ctx.net, port, ctx.engine), ctx.budget, ctx.signal);
+    }
+    case 'exec': {
+      const r = await ctx.exec(check.argv, Math.ceil(ctx.budget / 1000));
+      const said = (r.stderr.toString() || r.stdout.toString()).trim().split('\n').pop() ?? '';
+      return { ok: r.exitCode === 0, detail: `exited ${r.exitCode}${r.exitCode !== 0 && said ? `: ${said}` : ''}` };
+    }
   }
 }
 

@@ -101,3 +101,47 @@ describe('closure', () => {
     expect(warnings).toEqual(['--include /nope is not in the image']);
   });
 });
+
+describe('self-repair and the removed-weight summary', () => {
+  it('missingPaths: what the original has and the slim selection lacks, symlinks on the way included', async () => {
+    const { missingPaths } = await import('../../src/closure/repair.js');
+    const r = await readLayers([await mkLayer(tree)]);
+    cleanups.push(r.cleanup);
+    const kept = new Set(['/', '/usr', '/usr/bin', '/usr/bin/dash', '/usr/lib', '/usr/lib/python3.11', '/usr/lib/python3.11/json', '/usr/lib/python3.11/json/decoder.py']);
+    const found = missingPaths(r.index, [
+      rec('/usr/lib/python3.11/unused.py', 'stat', false), // ENOENT in the slim image, there in the original
+      rec('/bin/sh', 'exec', false), // a failed exec through /bin -> usr/bin, sh -> dash: the links are missing
+      rec('/usr/bin/dash'), // kept already
+      rec('/nowhere/at/all', 'open', false), // not in the original either
+      rec('/proc/self/maps'), // never the image's
+      rec('/data/from-volume'), // under a user volume
+      rec('relative', 'open', false),
+    ], kept, ['/data']);
+    expect(found).toEqual(['/bin/sh', '/usr/lib/python3.11/unused.py']);
+  });
+
+  it('repair paths join the closure with their own reason', async () => {
+    const { selection } = await closure([], { repairs: ['/bin/sh'] });
+    expect(selection.why('/usr/bin/dash')[0]).toEqual({ why: 'repair' });
+    expect(selection.why('/bin')[0]).toEqual({ why: 'symlink', from: '/bin/sh' });
+  });
+
+  it('largestRemoved: bytes by directory, a hard-linked file counted once, kept files excluded', async () => {
+    const { largestRemoved } = await import('../../src/report/removed.js');
+    const r = await readLayers([await mkLayer([
+      { path: 'usr/' }, { path: 'usr/share/' }, { path: 'usr/share/doc/' }, { path: 'usr/share/doc/a/' },
+      { path: 'usr/share/doc/a/README', body: 'x'.repeat(300) },
+      { path: 'usr/share/doc/a/deep/' }, { path: 'usr/share/doc/a/deep/more', body: 'x'.repeat(200) },
+      { path: 'usr/share/doc/copy', type: 'link', linkname: 'usr/share/doc/a/README' },
+      { path: 'usr/bin/' }, { path: 'usr/bin/tool', body: 'y'.repeat(100) }, { path: 'usr/bin/kept', body: 'k'.repeat(1000) },
+      { path: 'top', body: 'z'.repeat(50) },
+    ])]);
+    cleanups.push(r.cleanup);
+    const dirs = largestRemoved(r.index, new Set(['/usr/bin/kept']), { depth: 3 });
+    expect(dirs).toEqual([
+      { path: '/usr/share/doc', bytes: 500, files: 2 },
+      { path: '/usr/bin', bytes: 100, files: 1 },
+      { path: '/', bytes: 50, files: 1 },
+    ]);
+  });
+});

@@ -4,6 +4,7 @@ import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode } from '../../errors.js';
 import { addRunOptions, collect } from './run-options.js';
+import { DEFAULTS } from '../options.js';
 
 export function buildCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('build')
@@ -13,6 +14,12 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
   return addRunOptions(cmd)
     .option('--include <path>', 'keep this path (and all below it) whatever the trace says (repeatable)', collect, [])
     .option('-o, --output <dest>', 'where the verified image goes: docker (default), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE (repeatable)', collect, [])
+    .option('--verify-smoke <cmd>', 'smoke command for verification only (replaces the probe\'s checks there)')
+    .option('--verify-http-probe <request>', 'HTTP request for verification only (repeatable)', collect, [])
+    .option('--verify-http-spec <file>', 'HTTP spec file for verification only (repeatable)', collect, [])
+    .option('--verify-exec <cmd>', 'command inside the container for verification only (repeatable)', collect, [])
+    .option('--repair-rounds <n>', 'when the slim image fails, trace it, add what it missed and try again, up to N times', DEFAULTS.repairRounds)
+    .option('--no-repair', 'do not try to repair a slim image that fails verification')
     .option('--trace <file>', 'build from this trace (JSON Lines) instead of running the probe')
     .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
     .option('--report <file>', 'write the JSON report to this file')

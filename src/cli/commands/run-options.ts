@@ -7,7 +7,12 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('--smoke <cmd>', 'host shell command that proves the app works, retried until it passes (env: SLIM_CONTAINER, SLIM_IMAGE); without it the image is run as a job until it exits')
-    .option('--smoke-timeout <seconds>', 'how long the smoke test may take to pass', DEFAULTS.smokeTimeout)
+    .option('--smoke-timeout <seconds>', 'how long the checks may take to pass (the readiness wait)', DEFAULTS.smokeTimeout)
+    .option('--http-probe <request>', 'HTTP request that must answer 2xx: "GET /health", "POST /api/x {json}" (repeatable)', collect, [])
+    .option('--http-spec <file>', 'HTTP requests with expected status, body text or JSON fields, from a YAML/JSON file (repeatable)', collect, [])
+    .option('--http-port <port>', 'container port for HTTP checks (default: the published one, else the image\'s first EXPOSE)')
+    .option('--exec <cmd>', 'command run inside the container that must exit 0, e.g. the app\'s self-check (repeatable)', collect, [])
+    .option('--compare-output <path>', 'for a job: files at this path must be the same on the original and the slim image (repeatable)', collect, [])
     .addOption(new Option('--probe <backend>', 'how file accesses are traced; auto = both if the engine allows, else what it allows').choices(['auto', 'strace', 'fanotify', 'both']).default(DEFAULTS.probe))
     .option('--network <mode>', 'network of the container (docker run --network), e.g. host')
     .option('-e, --env <key=value>', 'environment variable for the container (repeatable)', collect, [])

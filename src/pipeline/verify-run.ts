@@ -1,0 +1,100 @@
+import type { Runtime } from '../runtime/runtime.js';
+import type { Scope } from './scope.js';
+import type { ContainerConfig } from '../image/types.js';
+import { labelsFor, plainRunSpec, type RunSettings } from './run-settings.js';
+import { exercise, oneLine, type ExerciseResult } from '../verify/exercise.js';
+import type { Check } from '../verify/checks.js';
+import { runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
+import { diffOutputTrees } from '../verify/output-tree.js';
+
+export interface Checked extends ExerciseResult {
+  health: { result: HealthResult; detail: string };
+}
+
+/** One check as it went on both images. */
+export interface CheckComparison {
+  name: string;
+  original: 'pass' | 'fail';
+  /** not-run: an earlier failure left no chance to run it. */
+  slim: 'pass' | 'fail' | 'not-run';
+  detail: string;
+}
+
+export interface Verdict {
+  passed: boolean;
+  summary: string;
+  checks: CheckComparison[];
+}
+
+/** Run `image` plainly (no probe) with the user's settings, exercise it, and remove it. */
+export async function runChecked(
+  deps: { runtime: Runtime; scope: Scope },
+  image: string,
+  settings: RunSettings,
+  check: Check,
+  role: string,
+  config: ContainerConfig,
+  opts: { timeoutSeconds?: number; ports: number[] },
+): Promise<Checked> {
+  const { runtime, scope } = deps;
+  const c = await runtime.run(plainRunSpec(image, settings, labelsFor(scope.id, role)));
+  scope.defer(`${role} container`, () => c.remove());
+  let health: Checked['health'] = { result: 'none', detail: 'not run' };
+  try {
+    const r = await exercise(c, check, {
+      image,
+      stopTimeout: settings.stopTimeout,
+      signal: scope.signal,
+      ports: opts.ports,
+      ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
+      whilePassing: async () => void (health = await runHealthcheck(c, config)),
+    });
+    return { ...r, health };
+  } finally {
+    scope.release(`${role} container`);
+    await c.remove();
+  }
+}
+
+/** Why the original fails its own checks, or undefined when it passes them all: the baseline. */
+export function baselineFailure(check: Check, original: Checked): string | undefined {
+  if (!original.passed) return original.summary;
+  if (check.kind === 'job') {
+    const missing = [...original.outputs].filter(([, tree]) => tree === undefined).map(([p]) => p);
+    if (missing.length) return `the job left nothing at ${missing.join(', ')} (--compare-output)`;
+  }
+  return undefined;
+}
+
+/**
+ * The slim image passes when every check that passed on the original passes on it: the same
+ * exit code, stdout and output files for a job; every service check and the HEALTHCHECK for a service.
+ */
+export function compareRuns(check: Check, original: Checked, slim: Checked): Verdict {
+  const checks: CheckComparison[] = [];
+  if (check.kind === 'job') {
+    const sameExit = slim.exitCode === original.exitCode;
+    checks.push({ name: 'exit code', original: 'pass', slim: sameExit ? 'pass' : 'fail', detail: sameExit ? `both exited ${slim.exitCode}` : `exited ${slim.exitCode}, the original ${original.exitCode}: ${oneLine(slim.stderr.toString())}` });
+    const sameOut = slim.stdout.equals(original.stdout);
+    checks.push({ name: 'stdout', original: 'pass', slim: sameOut ? 'pass' : 'fail', detail: sameOut ? `the same ${slim.stdout.length} bytes` : `differs from the original's (${slim.stdout.length} vs ${original.stdout.length} bytes)` });
+    for (const [path, tree] of original.outputs) {
+      const diff = diffOutputTrees(tree!, slim.outputs.get(path) ?? new Map());
+      checks.push({ name: `output ${path}`, original: 'pass', slim: diff.length ? 'fail' : 'pass', detail: diff.length ? diff.join('; ') : `the same ${tree!.size} entries` });
+    }
+  } else {
+    for (const [i, c] of original.checks.entries()) {
+      const s = slim.checks[i]!;
+      checks.push({ name: c.name, original: c.passed ? 'pass' : 'fail', slim: s.passed ? 'pass' : s.attempts === 0 ? 'not-run' : 'fail', detail: s.detail });
+    }
+  }
+  if (original.health.result === 'pass') {
+    const slimHealth = slim.health.result === 'pass' ? 'pass' : slim.health.result === 'none' ? 'not-run' : 'fail';
+    checks.push({ name: 'HEALTHCHECK', original: 'pass', slim: slimHealth, detail: slimHealth === 'not-run' ? 'not run: the checks failed first' : slim.health.detail });
+  }
+  const failed = checks.find((c) => c.original === 'pass' && c.slim !== 'pass');
+  return {
+    passed: !failed,
+    summary: failed ? `${failed.name}: ${failed.detail}` : check.kind === 'job' ? `job exited ${slim.exitCode} with the same output as the original` : `all ${checks.length} checks passed, as on the original`,
+    checks,
+  };
+}

@@ -1,0 +1,39 @@
+import { SlimError, ExitCode } from '../errors.js';
+import { defaultHttpPort } from './endpoint.js';
+import type { HttpRequestSpec } from './http-spec.js';
+
+/** One check run against a running service, retried until it passes or the time runs out. */
+export type ServiceCheck =
+  | { kind: 'smoke'; name: string; command: string }
+  | { kind: 'http'; name: string; request: HttpRequestSpec }
+  | { kind: 'exec'; name: string; argv: string[] };
+
+/**
+ * How a container is exercised: a service stays up while its checks run; a job runs to its end
+ * and is judged by its exit code, stdout and the files it leaves at `compareOutputs`.
+ */
+export type Check =
+  | { kind: 'service'; checks: ServiceCheck[]; timeoutSeconds: number; httpPort?: number }
+  | { kind: 'job'; compareOutputs: string[] };
+
+export function describeCheck(check: Check): string {
+  if (check.kind === 'job') return `job: until it exits${check.compareOutputs.length ? `, then compare ${check.compareOutputs.join(', ')}` : ''}`;
+  return `${check.checks.map((c) => c.name).join('; ')}, up to ${check.timeoutSeconds}s`;
+}
+
+/**
+ * Fill in the HTTP checks' port (published, else the image's first EXPOSE) and list the ports a
+ * smoke command hears about. A usage error when an HTTP check has no port to talk to.
+ */
+export function withPorts(check: Check, exposed: readonly string[], publish: readonly string[]): { check: Check; ports: number[] } {
+  const fromPublish = publish.map((p) => p.split(':').pop()!.replace(/\/tcp$/, ''));
+  const ports = [...new Set([...fromPublish, ...exposed.map((e) => e.replace(/\/tcp$/, ''))].filter((p) => /^\d+$/.test(p)).map(Number))];
+  if (check.kind !== 'service') return { check, ports };
+  const needsPort = check.checks.some((c) => c.kind === 'http' && c.request.port === undefined);
+  if (!needsPort || check.httpPort !== undefined) return { check, ports: check.httpPort !== undefined ? [check.httpPort, ...ports.filter((p) => p !== check.httpPort)] : ports };
+  const port = defaultHttpPort(publish, exposed);
+  if (port === undefined) {
+    throw new SlimError('an HTTP check needs a port: the image exposes none and none is published', { code: 'USAGE', exitCode: ExitCode.usage, hint: 'give --http-port PORT (or -p, or a port in the spec file)' });
+  }
+  return { check: { ...check, httpPort: port }, ports };
+}
