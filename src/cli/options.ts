@@ -3,6 +3,7 @@ import type { BuildOptions } from '../pipeline/build.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import { parseOutputRef } from '../sinks/output.js';
 import { readFileSync } from 'node:fs';
+import { isPresetName, PRESETS, type PresetName } from '../closure/presets.js';
 import type { Check, ServiceCheck } from '../verify/checks.js';
 import { describeRequest, parseInlineRequest, parseSpecFile } from '../verify/http-spec.js';
 
@@ -25,6 +26,10 @@ export interface BuildFlags {
   tmpfs: string[];
   stopTimeout: string;
   include: string[];
+  includeBin?: string[];
+  exclude?: string[];
+  keep?: string[];
+  keepPackages?: boolean;
   trace?: string;
   traceOut?: string;
   output: string[];
@@ -113,7 +118,10 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     epoch = Number(epochText);
     if (!Number.isInteger(epoch) || epoch < 0) throw usage(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${epochText}"`);
   }
-  for (const inc of f.include) if (!inc.startsWith('/')) throw usage(`--include takes absolute paths inside the image, not "${inc}"`);
+  for (const inc of f.include) if (!inc.startsWith('/')) throw usage(`--include takes absolute paths or globs inside the image, not "${inc}"`);
+  for (const ex of f.exclude ?? []) if (!ex.startsWith('/')) throw usage(`--exclude takes absolute globs inside the image, not "${ex}"`);
+  const presets = (f.keep ?? []).flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
+  for (const p of presets) if (!isPresetName(p)) throw usage(`--keep ${p}: no such preset`, `presets: ${Object.keys(PRESETS).join(', ')}`);
   return {
     image,
     ...(f.tag ? { tag: f.tag } : {}),
@@ -134,6 +142,10 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...checksFrom(f),
     probe: f.probe as ProbeChoice,
     include: f.include,
+    includeBin: f.includeBin ?? [],
+    exclude: f.exclude ?? [],
+    presets: [...new Set(presets)] as PresetName[],
+    keepPackages: f.keepPackages ?? false,
     ...(f.trace ? { traceIn: f.trace } : {}),
     ...(f.traceOut ? { traceOut: f.traceOut } : {}),
     ...(epoch !== undefined ? { epoch } : {}),

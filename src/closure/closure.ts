@@ -9,12 +9,23 @@ import { readElfInfo, type ElfInfo } from './elf.js';
 import { parseLdSoCache, type LdSoCacheEntry } from './ld-so-cache.js';
 import { resolveNeeded, type LdResolveContext, type Requester } from './ld-resolve.js';
 import { parseShebang } from './shebang.js';
+import { PRESETS, type PresetName } from './presets.js';
+import { globMatcher, isGlob } from './globs.js';
+import { ownersByRealPath, readPackageFiles } from './packages.js';
 
 export interface ClosurePolicy {
   /** Paths that are never the image's own at run time (kernel filesystems, probe and user mounts). */
   ignore: ImagePath[];
-  /** `--include`: kept with everything below them. */
-  include: ImagePath[];
+  /** `--include`: paths or globs, kept with everything below them. */
+  include: string[];
+  /** `--include-bin`: programs (a path, or a name looked up in PATH), kept with their libraries. */
+  includeBin?: string[];
+  /** `--exclude`: globs never kept, except as the parent directory of something kept. */
+  exclude?: string[];
+  /** `--keep`: presets of files traces often miss. */
+  presets?: PresetName[];
+  /** `--keep-packages`: every package (dpkg, apk) that owns a kept file is kept whole. */
+  keepPackages?: boolean;
   /**
    * Commands the runtime starts by path lookup: entrypoint + cmd, and the HEALTHCHECK. A trace that
    * sees only resolved paths (fanotify) misses the symlinks on the way to them (/bin/sh -> dash).
@@ -27,6 +38,12 @@ export interface ClosurePolicy {
 
 export interface ClosureResult {
   selection: Selection;
+  /** How many paths each preset added. */
+  presets: Partial<Record<PresetName, number>>;
+  /** Packages kept whole (--keep-packages), sorted. */
+  packages: string[];
+  /** Paths --exclude kept out. */
+  excluded: number;
   /** Things the closure could not satisfy (a DT_NEEDED library missing from the image, …). */
   warnings: string[];
 }
@@ -50,8 +67,14 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   const pathDirs = (env.get('PATH') ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':').filter(Boolean);
   const workdir = policy.config.WorkingDir || '/';
 
+  const excluded = policy.exclude?.length ? globMatcher(policy.exclude) : undefined;
+  let excludedCount = 0;
   const keepEntry = (path: ImagePath, reason: Reason) => {
     if (!index.has(path)) return;
+    if (excluded && reason.why !== 'parent' && !selection.has(path) && excluded(path)) {
+      excludedCount++;
+      return;
+    }
     if (selection.add(path, reason)) queue.push(path);
   };
   /** Keep a path as reached through the index: the symlinks on the way, and what it lands on. */
@@ -85,27 +108,67 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   if (policy.config.User) {
     for (const f of ['/etc/passwd', '/etc/group']) keepResolved(f, { why: 'user' });
   }
-  for (const inc of policy.include) {
-    const e = keepResolved(inc, { why: 'include' });
-    if (!e) warnings.push(`--include ${inc} is not in the image`);
-    else if (e.kind === 'dir') {
-      const stack = [index.resolve(inc).real];
-      while (stack.length) {
-        for (const child of index.children(stack.pop()!)) {
-          keepEntry(child.path, { why: 'include', from: inc });
-          if (child.kind === 'dir') stack.push(child.path);
-          if (child.kind === 'symlink') keepResolved(child.path, { why: 'include', from: inc });
-        }
+  /** A directory kept on purpose brings everything below it. */
+  const keepTree = (top: ImagePath, reason: Reason) => {
+    const stack = [index.resolve(top).real];
+    while (stack.length) {
+      for (const child of index.children(stack.pop()!)) {
+        keepEntry(child.path, reason);
+        if (child.kind === 'dir') stack.push(child.path);
+        if (child.kind === 'symlink') keepResolved(child.path, reason);
       }
     }
+  };
+  const keepMatching = (globs: readonly string[], reason: Reason): number => {
+    const match = globMatcher(globs);
+    let n = 0;
+    for (const e of index.values()) {
+      if (!match(e.path)) continue;
+      n++;
+      const got = keepResolved(e.path, reason);
+      if (got?.kind === 'dir') keepTree(e.path, reason);
+    }
+    return n;
+  };
+  for (const inc of policy.include) {
+    if (isGlob(inc)) {
+      if (keepMatching([inc], { why: 'include', from: inc }) === 0) warnings.push(`--include ${inc} matches nothing in the image`);
+      continue;
+    }
+    const e = keepResolved(inc, { why: 'include' });
+    if (!e) warnings.push(`--include ${inc} is not in the image`);
+    else if (e.kind === 'dir') keepTree(inc, { why: 'include', from: inc });
+  }
+  for (const bin of policy.includeBin ?? []) {
+    const candidates = bin.includes('/') ? [joinInside(workdir, bin)] : pathDirs.map((d) => joinInside(d, bin));
+    const found = candidates.find((c) => index.resolve(c).entry?.kind === 'file');
+    if (found) keepResolved(found, { why: 'include', from: `--include-bin ${bin}` });
+    else warnings.push(`--include-bin ${bin} is not a program in the image${bin.includes('/') ? '' : ' (looked in PATH)'}`);
+  }
+  const presets: ClosureResult['presets'] = {};
+  for (const name of policy.presets ?? []) {
+    presets[name] = keepMatching(PRESETS[name].globs, { why: 'keep', from: name });
+    if (presets[name] === 0) warnings.push(`--keep ${name}: the image has none of these files`);
   }
 
   const ld = new LdContext(index, content, env);
+  const packageFiles = policy.keepPackages ? await readPackageFiles(index, content) : undefined;
+  const owners = packageFiles ? ownersByRealPath(index, packageFiles) : undefined;
+  const wholePackages = new Set<string>();
+  if (policy.keepPackages && packageFiles!.size === 0) warnings.push('--keep-packages: the image has no dpkg or apk database');
   const elfLoaders = new Map<ImagePath, Requester[]>();
   while (queue.length > 0) {
     const path = queue.shift()!;
     const entry = index.get(path)!;
     for (const a of ancestors(path)) keepEntry(a, { why: 'parent', from: path });
+    for (const pkg of owners?.get(path) ?? []) {
+      if (wholePackages.has(pkg)) continue;
+      wholePackages.add(pkg);
+      for (const p of packageFiles!.get(pkg)!) {
+        const r = index.resolve(p, { followLast: false });
+        if (r.entry && r.entry.kind !== 'dir') keepResolved(p, { why: 'package', from: pkg });
+      }
+    }
     if (entry.kind === 'symlink') {
       keepResolved(path, { why: 'symlink', from: path });
       continue;
@@ -150,7 +213,7 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
       }
     }
   }
-  return { selection, warnings };
+  return { selection, warnings, presets, packages: [...wholePackages].sort(), excluded: excludedCount };
 }
 
 /** AT_PLATFORM and the Debian multiarch triplet, by e_machine. */

@@ -13,6 +13,8 @@ export type ReasonKind =
   | 'entrypoint'
   | 'user'
   | 'include'
+  | 'keep'
+  | 'package'
   | 'repair';
 
 /** Why a path is in the slim image; `from` names the path that pulled it in. */

@@ -13,7 +13,8 @@ import { baselineFailure, compareRuns, runChecked, type Checked, type Verdict } 
 import { missingPaths } from '../closure/repair.js';
 import { largestRemoved } from '../report/removed.js';
 import type { Identity } from '../closure/users.js';
-import type { ClosureResult } from '../closure/closure.js';
+import type { ClosurePolicy, ClosureResult } from '../closure/closure.js';
+import type { PresetName } from '../closure/presets.js';
 import type { Selection } from '../closure/selection.js';
 import type { ImagePath } from '../rootfs/entry.js';
 import { ContentSpool } from '../sources/content-spool.js';
@@ -47,6 +48,10 @@ export interface BuildOptions {
   repairRounds: number;
   probe: ProbeChoice;
   include: string[];
+  includeBin: string[];
+  exclude: string[];
+  presets: PresetName[];
+  keepPackages: boolean;
   /** Use this trace (JSON Lines) instead of running the probe. */
   traceIn?: string;
   traceOut?: string;
@@ -169,7 +174,16 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
 
   t = Date.now();
   const ignore = [PROBE_DIR, OUT_DIR, ...volumeTargets(settings)];
-  const policy = { ignore, include: opts.include, commands: [commandOf(config, settings), healthcheckArgv(config) ?? []], config };
+  const policy: ClosurePolicy = {
+    ignore,
+    include: opts.include,
+    includeBin: opts.includeBin,
+    exclude: opts.exclude,
+    presets: opts.presets,
+    keepPackages: opts.keepPackages,
+    commands: [commandOf(config, settings), healthcheckArgv(config) ?? []],
+    config,
+  };
   let closure = await computeClosure(img.index, records, policy, spool);
   const closureSeconds = since(t);
   for (const w of closure.warnings) log.warn(w);
@@ -204,10 +218,15 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     const failing = verdict.checks.filter((c) => c.original === 'pass' && c.slim === 'fail').map((c) => c.name);
     log.warn(`the slim image failed verification (${verdict.summary}); repair round ${round} of ${opts.repairRounds}`);
     const tr = Date.now();
-    const { paths: added, seenIn } = await findRepairs(opened, packed.slimId, closure.selection, ignore, verifyCheck, ports, trace.backend, round, slimTimeout, opts, deps);
+    const found = await findRepairs(opened, packed.slimId, closure.selection, ignore, verifyCheck, ports, trace.backend, round, slimTimeout, opts, deps);
     repairSeconds += since(tr);
+    // A path added before and still missing is kept out on purpose (--exclude): adding it again would loop.
+    const seenIn = found.seenIn;
+    const added = found.paths.filter((p) => !repair.added.some((a) => a.path === p));
     if (added.length === 0) {
-      repair.note = `round ${round}: neither the slim image's failed lookups nor the original's trace under the same checks name a file the slim image lacks`;
+      repair.note = found.paths.length
+        ? `round ${round}: what the slim image lacks is kept out by --exclude: ${found.paths.slice(0, 3).join(', ')}`
+        : `round ${round}: neither the slim image's failed lookups nor the original's trace under the same checks name a file the slim image lacks`;
       log.warn(repair.note);
       break;
     }
@@ -256,7 +275,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     output: { ref: verdict.passed && toEngine ? outputName : null, written, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
     reduction: { sizeRatio: inspect.size / Math.max(1, outSize), filesRatio: inputStats.files / Math.max(1, outFiles) },
     probe: { backend: trace.backend, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines: trace.skippedLines, check: trace.summary },
-    closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), warnings: closure.warnings },
+    closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), presets: closure.presets, packages: closure.packages, excluded: closure.excluded, warnings: closure.warnings },
     removed: { largestDirs: largestRemoved(img.index, closure.selection) },
     verify: {
       original: 'pass',

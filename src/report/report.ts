@@ -12,7 +12,17 @@ export interface BuildReport {
   output: { ref: string | null; written: string[]; id: string; digest: string; size: number; files: number; entries: number; layerSize: number };
   reduction: { sizeRatio: number; filesRatio: number };
   probe: { backend: ProbeBackend | 'trace-file'; records: number; distinctPaths: number; skippedLines: number; check: string };
-  closure: { kept: number; byReason: Record<string, number>; warnings: string[] };
+  closure: {
+    kept: number;
+    byReason: Record<string, number>;
+    /** Paths each --keep preset matched. */
+    presets: Partial<Record<string, number>>;
+    /** Packages kept whole by --keep-packages. */
+    packages: string[];
+    /** Paths --exclude kept out. */
+    excluded: number;
+    warnings: string[];
+  };
   /** Where the removed bytes were. */
   removed: { largestDirs: RemovedDir[] };
   verify: {
@@ -53,6 +63,10 @@ export function renderText(r: BuildReport): string {
     `  probe    ${r.probe.backend}, ${r.probe.distinctPaths} distinct paths seen; check: ${r.probe.check}`,
     `  closure  ${r.closure.kept} entries kept: ${Object.entries(r.closure.byReason).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];
+  const presets = Object.entries(r.closure.presets);
+  if (presets.length) lines.push(`  keep     ${presets.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.closure.packages.length) lines.push(`  packages ${r.closure.packages.length} kept whole: ${r.closure.packages.slice(0, 12).join(', ')}${r.closure.packages.length > 12 ? ', …' : ''}`);
+  if (r.closure.excluded) lines.push(`  exclude  ${r.closure.excluded} paths kept out`);
   for (const c of r.verify.checks) lines.push(`  check    ${c.slim === 'pass' ? 'pass' : c.slim === 'fail' ? 'FAIL' : '----'}  ${c.name} (original ${c.original}, slim ${c.slim}${c.slim !== 'pass' ? `: ${c.detail}` : ''})`);
   if (r.repair.result !== 'not-needed') {
     lines.push(`  repair   ${r.repair.result}${r.repair.rounds ? ` after ${r.repair.rounds} round${r.repair.rounds === 1 ? '' : 's'}` : ''}${r.repair.note ? ` (${r.repair.note})` : ''}`);

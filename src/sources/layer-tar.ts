@@ -1,7 +1,7 @@
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { byteExact, type PaxRecords } from '../tar/pax.js';
 import type { TarEntry } from '../rootfs/flatten.js';
 import type { ContentSpool } from './content-spool.js';
 import { isGzip, isZstd, peek } from './peek.js';
@@ -20,14 +20,14 @@ const typeMap: Record<string, TarEntry['type']> = {
 
 /**
  * Read one layer (plain or gzip tar), streaming: headers are returned, file bytes go to the spool.
- * Names are read as byte strings (latin1) so non-UTF-8 names survive; PAX names are UTF-8 by
- * the standard and are turned into the same byte form.
+ * Names, PAX records included, are read as byte strings (latin1): names that are not UTF-8 and
+ * binary xattrs (security.capability) survive unchanged.
  */
 export async function readLayerTar(input: Readable, layer: number, spool: ContentSpool, label: string): Promise<TarEntry[]> {
   const { head, stream } = await peek(input, 4);
   if (isZstd(head)) throw new SlimError(`${label} is zstd-compressed, which slim cannot read yet`, { code: 'UNSUPPORTED_LAYER' });
   const source = isGzip(head) ? stream.pipe(createGunzip()) : stream;
-  const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
+  const extract = byteExact();
   const feeding = pipeline(source, extract);
   // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
   feeding.catch(() => {});
@@ -36,9 +36,10 @@ export async function readLayerTar(input: Readable, layer: number, spool: Conten
     for await (const item of extract) {
       const h = item.header;
       const type = typeMap[h.type] ?? 'other';
-      const pax = (h as { pax?: Record<string, string> }).pax ?? {};
-      const name = pax.path !== undefined ? utf8ToBytes(pax.path) : h.name;
-      const linkname = pax.linkpath !== undefined ? utf8ToBytes(pax.linkpath) : h.linkname ?? undefined;
+      const pax = (h as { pax?: PaxRecords }).pax ?? {};
+      // tar-stream already took PAX path and linkpath (as bytes) into the header.
+      const name = h.name;
+      const linkname = h.linkname ?? undefined;
       const e: TarEntry = {
         name,
         type,
@@ -68,18 +69,8 @@ export async function readLayerTar(input: Readable, layer: number, spool: Conten
   return entries;
 }
 
-function utf8ToBytes(s: string): string {
-  return Buffer.from(s, 'utf8').toString('latin1');
-}
-
-function paxXattrs(pax: Record<string, string>): Record<string, string> | undefined {
+function paxXattrs(pax: PaxRecords): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
-  for (const [k, v] of Object.entries(pax)) {
-    if (!k.startsWith('SCHILY.xattr.')) continue;
-    // tar-stream decodes PAX values as UTF-8, which mangles binary values such as
-    // security.capability; a mangled capability is worse than none, so those are dropped.
-    if (v.includes('\ufffd')) continue;
-    (out ??= {})[k.slice('SCHILY.xattr.'.length)] = utf8ToBytes(v);
-  }
+  for (const [k, v] of Object.entries(pax)) if (k.startsWith('SCHILY.xattr.')) (out ??= {})[k.slice('SCHILY.xattr.'.length)] = v;
   return out;
 }

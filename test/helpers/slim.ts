@@ -38,7 +38,8 @@ export function runSlim(args: string[], opts: { env?: Record<string, string>; on
   });
 }
 
-let nextPort = 19000 + (process.pid % 50) * 20;
+// A random block per test process: parallel workers (and other test runs on the machine) rarely meet.
+let nextPort = 20000 + Math.floor(Math.random() * 1000) * 20;
 /** A port per test, so parallel tests with host networking never collide. */
 export function freePort(): number {
   return nextPort++;

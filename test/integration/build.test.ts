@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
@@ -113,6 +117,57 @@ describe('what trace-based slimming must not break', () => {
     const orig = await exportRootfs(image);
     expect(fs.get('/var/lib/writer/counter')?.sha256).toBe(orig.get('/var/lib/writer/counter')?.sha256);
     await expectFaithfulSubset(image, tag);
+  });
+
+  it('keeps what the user asks: whole packages, presets, programs and globs, and leaves out what they exclude', async () => {
+    const image = fixtureTag('python-http');
+    const port = freePort();
+    const tag = `slim-test/python-http:keep-${port}`;
+    madeTags.push(tag);
+    const r = await runSlim(['build', image, '--tag', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, '/health', 'ok'),
+      '--keep-packages', '--keep', 'python,tz', '--include-bin', 'perl', '--include', '/etc/*.conf', '--exclude', '/usr/share/doc/**', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const c = r.report!.closure;
+    expect(c.packages).toEqual(expect.arrayContaining(['libc6', 'python3.11-minimal', 'libpython3.11-stdlib']));
+    expect(c.presets.python).toBeGreaterThan(500);
+    expect(c.presets.tz).toBeGreaterThan(500); // tzdata comes with Python's stdlib package
+    expect(c.excluded).toBeGreaterThan(0);
+    const fs = await exportRootfs(tag);
+    expect(fs.has('/usr/lib/python3.11/statistics.py')).toBe(true); // never imported: kept by the preset and the package
+    expect(fs.has('/etc/adduser.conf')).toBe(true);
+    expect(fs.get('/usr/share/zoneinfo/Europe/Paris')?.type).toBe('file');
+    expect([...fs.keys()].filter((p) => p.startsWith('/usr/share/doc/') && fs.get(p)!.type === 'file')).toEqual([]);
+    expect(docker(['run', '--rm', '--entrypoint', 'perl', tag, '-e', 'print 6*7'])).toBe('42');
+    await expectFaithfulSubset(image, tag);
+  });
+
+  it('an --exclude that breaks the app: verification fails, repair says the path is excluded and stops', async () => {
+    const image = fixtureTag('python-http');
+    const port = freePort();
+    const r = await runSlim(['build', image, '--tag', `slim-test/python-http:excluded-${port}`, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, '/health', 'ok'), '--exclude', '/usr/lib/python3.11/json/**', '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.report!.repair.result).toBe('failed');
+    expect(r.report!.repair.note).toMatch(/kept out by --exclude: \/usr\/lib\/python3\.11\/json/);
+    expect(r.report!.repair.rounds).toBe(2);
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('keeps file capabilities byte for byte (security.capability holds a byte 0x80 here)', async () => {
+    const image = fixtureTag('static-bin');
+    const port = freePort();
+    const tag = `slim-test/static-bin:caps-${port}`;
+    expect(docker(['run', '--rm', '--entrypoint', 'getcap', image, '/usr/local/bin/static-server'])).toMatch(/cap_setuid,cap_net_bind_service=ep/);
+    madeTags.push(tag);
+    const r = await runSlim(['build', image, '--tag', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, '/', 'static-ok')]);
+    expect(r.code, r.stderr).toBe(0);
+    // GNU tar and getcap, tools we did not write, read the capability out of the slim layer.
+    const dir = mkdtempSync(join(tmpdir(), 'slim-caps-'));
+    try {
+      execFileSync('sh', ['-c', `docker save ${tag} | tar -x -C ${dir} && for l in $(cd ${dir} && ls */layer.tar blobs/sha256/* 2>/dev/null); do tar --xattrs --xattrs-include='*' -xf ${dir}/$l -C ${dir} usr/local/bin/static-server 2>/dev/null && break; done`]);
+      expect(execFileSync('getcap', [join(dir, 'usr/local/bin/static-server')], { encoding: 'utf8' })).toMatch(/cap_setuid,cap_net_bind_service=ep/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('probes a job until it exits and verifies its exit code and output', async () => {

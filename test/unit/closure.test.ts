@@ -145,3 +145,80 @@ describe('self-repair and the removed-weight summary', () => {
     ]);
   });
 });
+
+describe('what the user asks to keep or leave out', () => {
+  const extra: Spec[] = [
+    { path: 'usr/share/' },
+    { path: 'usr/share/zoneinfo/' },
+    { path: 'usr/share/zoneinfo/Europe/' },
+    { path: 'usr/share/zoneinfo/Europe/Paris', body: 'TZif' },
+    { path: 'usr/share/zoneinfo/UTC', body: 'TZif0' },
+    { path: 'etc/localtime', type: 'symlink', linkname: '/usr/share/zoneinfo/Europe/Paris' },
+    { path: 'usr/share/doc/' },
+    { path: 'usr/share/doc/python3/' },
+    { path: 'usr/share/doc/python3/copyright', body: 'c' },
+    { path: 'var/lib/dpkg/' },
+    { path: 'var/lib/dpkg/info/' },
+    // dpkg lists paths as the package shipped them: /bin/dash is /usr/bin/dash on merged /usr.
+    { path: 'var/lib/dpkg/info/dash.list', body: '/.\n/bin\n/bin/dash\n/usr/share/doc/dash-missing\n' },
+    { path: 'var/lib/dpkg/info/python3.11-minimal:amd64.list', body: '/usr/bin/python3.11\n/usr/lib/python3.11/os.py\n/usr/lib/python3.11/unused.py\n/usr/share/doc/python3/copyright\n' },
+    { path: 'var/lib/dpkg/info/python3.11-minimal:amd64.md5sums', body: 'x' },
+  ];
+  async function closureOf(records: AccessRecord[], policy: Partial<ClosurePolicy>) {
+    const r = await readLayers([await mkLayer([...tree, ...extra])]);
+    cleanups.push(r.cleanup);
+    return computeClosure(r.index, records, { ignore: [], include: [], commands: [], config: { Env: ['PATH=/usr/bin:/bin'] }, ...policy }, r.spool);
+  }
+
+  it('--include takes globs; a matched directory brings what is below it', async () => {
+    const { selection, warnings } = await closureOf([], { include: ['/usr/share/zoneinfo/Eu*', '/usr/lib/**/*.pyc', '/nothing/*'] });
+    expect(selection.has('/usr/share/zoneinfo/Europe/Paris')).toBe(true);
+    expect(selection.has('/usr/share/zoneinfo/UTC')).toBe(false);
+    expect(selection.has('/usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc')).toBe(true);
+    expect(warnings).toEqual(['--include /nothing/* matches nothing in the image']);
+  });
+
+  it('--include-bin finds a program in PATH and keeps it with its interpreter', async () => {
+    const { selection, warnings } = await closureOf([], { includeBin: ['tool', 'sh', 'nope'], config: { Env: ['PATH=/app:/usr/bin'], WorkingDir: '/' } });
+    expect(selection.why('/app/tool')[0]).toEqual({ why: 'include', from: '--include-bin tool' });
+    expect(selection.has('/usr/bin/python3.11')).toBe(true); // tool's #!/usr/bin/env python3
+    expect(selection.has('/usr/bin/dash')).toBe(true);
+    expect(warnings).toEqual(['--include-bin nope is not a program in the image (looked in PATH)']);
+  });
+
+  it('--keep presets add their files with the preset named, and say when they match nothing', async () => {
+    const { selection, presets, warnings } = await closureOf([], { presets: ['tz', 'certs'] });
+    expect(selection.why('/usr/share/zoneinfo/UTC')[0]).toEqual({ why: 'keep', from: 'tz' });
+    expect(selection.has('/etc/localtime')).toBe(true);
+    expect(presets.tz).toBe(5); // zoneinfo, Europe, Paris, UTC and /etc/localtime
+    expect(warnings).toEqual(['--keep certs: the image has none of these files']);
+  });
+
+  it('--exclude keeps matches out, but not the directories something kept lives in', async () => {
+    const { selection, excluded } = await closureOf([rec('/usr/share/doc/python3/copyright'), rec('/usr/share/zoneinfo/UTC')], { exclude: ['/usr/share/doc/**'] });
+    expect(selection.has('/usr/share/doc/python3/copyright')).toBe(false);
+    expect(selection.has('/usr/share/zoneinfo/UTC')).toBe(true);
+    expect(excluded).toBeGreaterThan(0);
+  });
+
+  it('--keep-packages keeps each package that owns a kept file whole, through merged /usr', async () => {
+    const { selection, packages } = await closureOf([rec('/usr/bin/python3.11', 'exec'), rec('/bin/sh', 'exec')], { keepPackages: true });
+    expect(packages).toEqual(['dash', 'python3.11-minimal']);
+    expect(selection.why('/usr/lib/python3.11/unused.py')[0]).toEqual({ why: 'package', from: 'python3.11-minimal' });
+    expect(selection.has('/usr/share/doc/python3/copyright')).toBe(true);
+    // Without the option, the untraced file stays out.
+    const plain = await closureOf([rec('/usr/bin/python3.11', 'exec')], {});
+    expect(plain.selection.has('/usr/lib/python3.11/unused.py')).toBe(false);
+    expect(plain.packages).toEqual([]);
+  });
+
+  it('apk and dpkg databases parse into package file lists', async () => {
+    const { parseApkInstalled, dpkgPackageName, parseDpkgList } = await import('../../src/closure/packages.js');
+    const apk = parseApkInstalled('C:Q1x\nP:musl\nV:1.2.4\nF:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\nP:busybox\nF:bin\nR:busybox\nF:etc\nR:securetty\n');
+    expect(Object.fromEntries(apk)).toEqual({ musl: ['/lib', '/lib/ld-musl-x86_64.so.1', '/lib/libc.musl-x86_64.so.1'], busybox: ['/bin', '/bin/busybox', '/etc', '/etc/securetty'] });
+    expect(dpkgPackageName('libc6:amd64.list')).toBe('libc6');
+    expect(dpkgPackageName('dash.list')).toBe('dash');
+    expect(dpkgPackageName('dash.md5sums')).toBeUndefined();
+    expect(parseDpkgList('/.\n/bin\n/bin/dash\n\n')).toEqual(['/bin', '/bin/dash']);
+  });
+});

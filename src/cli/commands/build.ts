@@ -12,7 +12,11 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .argument('<image>', 'image in the engine, e.g. myapp:1.4')
     .option('-t, --tag <ref>', 'name of the slim image (default: IMAGE\'s repository, tag <tag>-slim)');
   return addRunOptions(cmd)
-    .option('--include <path>', 'keep this path (and all below it) whatever the trace says (repeatable)', collect, [])
+    .option('--include <path>', 'keep this path or glob (and all below it) whatever the trace says (repeatable)', collect, [])
+    .option('--include-bin <program>', 'keep this program (a path, or a name looked up in PATH) with its libraries (repeatable)', collect, [])
+    .option('--exclude <glob>', 'never keep paths matching this glob, unless as the parent of something kept (repeatable)', collect, [])
+    .option('--keep <presets>', 'keep files traces often miss: certs, tz, nss, locales, python, node, jvm (comma-separated, repeatable)', collect, [])
+    .option('--keep-packages', 'keep every dpkg/apk package that owns a kept file whole: bigger, safer')
     .option('-o, --output <dest>', 'where the verified image goes: docker (default), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE (repeatable)', collect, [])
     .option('--verify-smoke <cmd>', 'smoke command for verification only (replaces the probe\'s checks there)')
     .option('--verify-http-probe <request>', 'HTTP request for verification only (repeatable)', collect, [])
