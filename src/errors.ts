@@ -4,6 +4,7 @@ export const ExitCode = {
   error: 1,
   usage: 2,
   verifyFailed: 3,
+  overBudget: 4,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

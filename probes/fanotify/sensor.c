@@ -9,7 +9,7 @@
  * image may have no libc at all), hence static, and the probe's location is taken from
  * /proc/self/exe.
  *
- *   slim-sensor [--fanotify OUT.jsonl] [--strace RAW.log] [--user UID:GID[:G1,G2,...]] -- CMD [ARG...]
+ *   slim-sensor [--fanotify OUT.jsonl] [--strace RAW.log | --syscalls OUT] [--user UID:GID[:G1,G2,...]] -- CMD [ARG...]
  *   slim-sensor --exec-as UID:GID[:G1,G2,...] [--notify-fd N] -- CMD [ARG...]     (internal step)
  *
  * --fanotify OUT  Marks the root mount (only: volumes, /proc and the engine's bind mounts are other
@@ -26,6 +26,7 @@
  *                 The exec-as step writes its pid to fd N, drops identity and execs the app, so
  *                 the app keeps that pid and this process can signal it.
  *                 Needs CAP_SYS_PTRACE (checked: without it strace can't read a non-root app).
+ * --syscalls OUT  As --strace, but strace -f -qq -c: a count of every system call, for a seccomp profile.
  * --user U:G:g,g  Identity for the app (setgroups, setgid, setuid); without it the app stays root.
  *
  * As init: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH go to the app (under
@@ -499,6 +500,7 @@ static int has_cap_sys_ptrace(void)
 struct opts {
     const char *fanotify_out;
     const char *strace_out;
+    int syscall_summary; /* --syscalls: strace counts every system call instead of logging file calls */
     const char *user;
     const char *exec_as;
     int notify_fd;
@@ -508,7 +510,7 @@ struct opts {
 static void usage_error(const char *what) __attribute__((noreturn));
 static void usage_error(const char *what)
 {
-    fail(EXIT_PROBE, "%s (usage: slim-sensor [--fanotify OUT] [--strace RAW] [--user UID:GID[:G,...]] -- CMD [ARG...])", what);
+    fail(EXIT_PROBE, "%s (usage: slim-sensor [--fanotify OUT] [--strace RAW | --syscalls OUT] [--user UID:GID[:G,...]] -- CMD [ARG...])", what);
 }
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -527,6 +529,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
         const char *notify = NULL;
         if (strcmp(a, "--fanotify") == 0) slot = &o->fanotify_out;
         else if (strcmp(a, "--strace") == 0) slot = &o->strace_out;
+        else if (strcmp(a, "--syscalls") == 0) {
+            slot = &o->strace_out;
+            o->syscall_summary = 1;
+        }
         else if (strcmp(a, "--user") == 0) slot = &o->user;
         else if (strcmp(a, "--exec-as") == 0) slot = &o->exec_as;
         else if (strcmp(a, "--notify-fd") == 0) slot = &notify;
@@ -591,11 +597,16 @@ static char **strace_argv(const char *probe, const struct opts *o, const char *s
     ARG("--inhibit-cache");
     PATHARG("%s/strace");
     ARG("-f");
-    ARG("--seccomp-bpf");
     ARG("-qq");
-    ARG("-y");
-    ARG("-e");
-    ARG("trace=%file,%process,fchdir");
+    if (o->syscall_summary) {
+        /* Every system call, counted: what a seccomp profile must allow. */
+        ARG("-c");
+    } else {
+        ARG("--seccomp-bpf");
+        ARG("-y");
+        ARG("-e");
+        ARG("trace=%file,%process,fchdir");
+    }
     ARG("-o");
     ARG((char *)o->strace_out);
     for (size_t i = 0; i < nenv; i++) {

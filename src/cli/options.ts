@@ -3,6 +3,7 @@ import type { BuildOptions } from '../pipeline/build.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import { parseOutputRef } from '../sinks/output.js';
 import { readFileSync } from 'node:fs';
+import { parseRatio, parseSize } from '../pipeline/budget.js';
 import { isPresetName, PRESETS, type PresetName } from '../closure/presets.js';
 import type { Check, ServiceCheck } from '../verify/checks.js';
 import { describeRequest, parseInlineRequest, parseSpecFile } from '../verify/http-spec.js';
@@ -30,6 +31,11 @@ export interface BuildFlags {
   exclude?: string[];
   keep?: string[];
   keepPackages?: boolean;
+  maxSize?: string;
+  minReduction?: string;
+  harden?: boolean;
+  seccompOut?: string;
+  report?: string;
   trace?: string;
   traceOut?: string;
   output: string[];
@@ -146,6 +152,11 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     exclude: f.exclude ?? [],
     presets: [...new Set(presets)] as PresetName[],
     keepPackages: f.keepPackages ?? false,
+    ...(f.harden ? { harden: { seccompOut: f.seccompOut ?? (f.report ? `${f.report.replace(/\.json$/, '')}.seccomp.json` : 'slim.seccomp.json') } } : {}),
+    budget: {
+      ...(f.maxSize !== undefined ? { maxSize: parseSize('--max-size', f.maxSize) } : {}),
+      ...(f.minReduction !== undefined ? { minReduction: parseRatio('--min-reduction', f.minReduction) } : {}),
+    },
     ...(f.trace ? { traceIn: f.trace } : {}),
     ...(f.traceOut ? { traceOut: f.traceOut } : {}),
     ...(epoch !== undefined ? { epoch } : {}),

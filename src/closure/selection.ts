@@ -38,6 +38,10 @@ export class Selection {
     return true;
   }
 
+  delete(path: ImagePath): void {
+    this.reasons.delete(path);
+  }
+
   has(path: ImagePath): boolean {
     return this.reasons.has(path);
   }

@@ -30,7 +30,7 @@ export const LABEL_PREFIX = 'io.slim';
  * Entries keep their original metadata: mtimes included, since Python checks a .pyc against its
  * source's mtime and a "normalised" mtime would make every cached bytecode stale.
  */
-export function planPack(index: FileIndex, selection: Selection, source: ImageConfig, opts: { epoch?: number; provenance: Provenance }): PackPlan {
+export function planPack(index: FileIndex, selection: Selection, source: ImageConfig, opts: { epoch?: number; provenance: Provenance; harden?: { stripSetid: boolean; user?: string } }): PackPlan {
   const entries: PlanEntry[] = [];
   const firstOfInode = new Map<number, ImagePath>();
   const selected = selection
@@ -38,7 +38,9 @@ export function planPack(index: FileIndex, selection: Selection, source: ImageCo
     .map((p) => index.get(p))
     .filter((e): e is FileEntry => e !== undefined && e.path !== '/')
     .sort((a, b) => compareBytes(a.path, b.path));
-  for (const entry of selected) {
+  for (const original of selected) {
+    // --harden: no setuid or setgid program in the slim image.
+    const entry = opts.harden?.stripSetid && original.kind === 'file' && original.meta.mode & 0o6000 ? { ...original, meta: { ...original.meta, mode: original.meta.mode & ~0o6000 } } : original;
     if (entry.kind === 'file') {
       const first = firstOfInode.get(entry.inode);
       if (first !== undefined) {
@@ -59,7 +61,8 @@ export function planPack(index: FileIndex, selection: Selection, source: ImageCo
     [`${LABEL_PREFIX}.version`]: p.slimVersion,
     [`${LABEL_PREFIX}.probe`]: p.probe,
   };
-  const config: ContainerConfig = { ...(source.config ?? {}), Labels: labels };
+  if (opts.harden) labels[`${LABEL_PREFIX}.hardened`] = 'true';
+  const config: ContainerConfig = { ...(source.config ?? {}), Labels: labels, ...(opts.harden?.user ? { User: opts.harden.user } : {}) };
   const history: HistoryEntry[] = [
     { created, created_by: `slim build ${p.sourceName}`, comment: `slim ${p.slimVersion}: ${entries.length} entries kept from ${p.sourceDigest}` },
   ];

@@ -11,15 +11,17 @@ import { oneLine } from '../verify/exercise.js';
 import { describeCheck, withPorts, type Check } from '../verify/checks.js';
 import { baselineFailure, compareRuns, runChecked, type Checked, type Verdict } from './verify-run.js';
 import { missingPaths } from '../closure/repair.js';
+import { overBudget, type Budget } from './budget.js';
+import { dropUnusedTools, setidFiles } from '../harden/tools.js';
+import { hardenChecks, isRoot, type HardenContent } from './harden-checks.js';
+import { identityOf } from './identity.js';
 import { largestRemoved } from '../report/removed.js';
-import type { Identity } from '../closure/users.js';
 import type { ClosurePolicy, ClosureResult } from '../closure/closure.js';
 import type { PresetName } from '../closure/presets.js';
 import type { Selection } from '../closure/selection.js';
 import type { ImagePath } from '../rootfs/entry.js';
 import { ContentSpool } from '../sources/content-spool.js';
 import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
-import { resolveUser } from '../closure/users.js';
 import { computeClosure } from '../closure/closure.js';
 import { runProbe, PROBE_DIR, OUT_DIR, type ProbeBackend } from '../probe/run-probe.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
@@ -52,10 +54,13 @@ export interface BuildOptions {
   exclude: string[];
   presets: PresetName[];
   keepPackages: boolean;
+  /** --harden: no setuid/setgid bits, no unused shells/package managers/compilers, a non-root user, seccomp and read-only checks. */
+  harden?: { seccompOut: string };
   /** Use this trace (JSON Lines) instead of running the probe. */
   traceIn?: string;
   traceOut?: string;
   epoch?: number;
+  budget: Budget;
   /** Where the verified image goes; the engine is always where it is verified. */
   outputs: OutputRef[];
 }
@@ -108,15 +113,6 @@ export async function engineRefFor(image: string, { runtime, log, scope }: Build
   await runtime.ping();
   log.step(`loading ${image} into the engine, where it is probed and verified`);
   return loadSource(source, runtime, scope);
-}
-
-/** The user the image runs as, resolved in its own passwd and group files. */
-async function identityOf({ img, spool }: OpenedImage, settings: RunSettings): Promise<Identity> {
-  const text = async (p: string) => {
-    const e = img.index.resolve(p).entry;
-    return e?.kind === 'file' ? (await spool.read(e)).toString('latin1') : undefined;
-  };
-  return resolveUser(settings.user ?? img.config.config?.User, await text('/etc/passwd'), await text('/etc/group'));
 }
 
 /** The trace: from a file given with --trace, or from a probe run whose check must pass. */
@@ -184,12 +180,24 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     commands: [commandOf(config, settings), healthcheckArgv(config) ?? []],
     config,
   };
-  let closure = await computeClosure(img.index, records, policy, spool);
+  const hardened: HardenContent = { tools: { removed: [], kept: [] }, setid: [] };
+  // The closure, and what --harden takes out of it: applied again after every repair round.
+  const closeOver = async (repairs: ImagePath[]): Promise<ClosureResult> => {
+    const c = await computeClosure(img.index, records, repairs.length ? { ...policy, repairs } : policy, spool);
+    if (opts.harden) {
+      hardened.tools = dropUnusedTools(img.index, c.selection);
+      hardened.setid = setidFiles(img.index, c.selection);
+    }
+    return c;
+  };
+  let closure = await closeOver([]);
   const closureSeconds = since(t);
   for (const w of closure.warnings) log.warn(w);
 
   t = Date.now();
-  let packed = await packAndLoad(opened, closure, opts, trace.backend, 0, deps);
+  const bakedUser = opts.harden && isRoot(config.User) && settings.user ? settings.user : undefined;
+  const packOpts = { backend: trace.backend, ...(opts.harden ? { harden: { stripSetid: true, ...(bakedUser ? { user: bakedUser } : {}) } } : {}) };
+  let packed = await packAndLoad(opened, closure, opts, packOpts, 0, deps);
   let packSeconds = since(t);
 
   log.step(`verifying: ${describeCheck(verifyCheck)}, on the original, then on the slim image`);
@@ -232,10 +240,10 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     }
     log.info(`repair round ${round}: adding ${added.length} path${added.length === 1 ? '' : 's'}: ${added.slice(0, 5).join(', ')}${added.length > 5 ? ', …' : ''}`);
     repair.added.push(...added.map((path) => ({ path, round, neededBy: failing, seenIn })));
-    closure = await computeClosure(img.index, records, { ...policy, repairs: repair.added.map((a) => a.path) }, spool);
+    closure = await closeOver(repair.added.map((a) => a.path));
     await packed.discard();
     const tp = Date.now();
-    packed = await packAndLoad(opened, closure, opts, trace.backend, round, deps);
+    packed = await packAndLoad(opened, closure, opts, packOpts, round, deps);
     packSeconds += since(tp);
     const tv = Date.now();
     ({ verdict } = await verifySlim(packed.slimId));
@@ -244,11 +252,24 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   }
   if (repair.result === 'failed' && !repair.note && repair.rounds > 0) repair.note = `still failing after ${repair.rounds} round${repair.rounds === 1 ? '' : 's'}`;
 
+  let harden: BuildReport['harden'] = null;
+  if (opts.harden) {
+    const th = Date.now();
+    harden = await hardenChecks({ opened, slimId: packed.slimId, original, check: verifyCheck, ports, slimTimeout, records, ignore, hardened, bakedUser, passed: verdict.passed, opts }, deps);
+    verifySeconds += since(th);
+    const seccomp = harden.steps.find((s) => s.step === 'seccomp');
+    if (verdict.passed && seccomp?.result === 'fail') verdict = { ...verdict, passed: false, summary: `with the seccomp profile: ${seccomp.detail}` };
+  }
+
   const { built, plan, layer, slimId } = packed;
   const slimInspect = await runtime.inspectImage(slimId);
+  const outSize = slimInspect?.size ?? packed.layer.uncompressedSize;
+  // A working image over its budget is not published: the pipeline step fails with exit code 4.
+  const budgetBroken = verdict.passed ? overBudget(opts.budget, outSize, inspect.size / Math.max(1, outSize)) : [];
+  if (budgetBroken.length) log.warn(`over budget: ${budgetBroken.join('; ')}; nothing is written or tagged`);
   const written: string[] = [];
   const toEngine = opts.outputs.some((o) => o.kind === 'docker');
-  if (verdict.passed) {
+  if (verdict.passed && budgetBroken.length === 0) {
     for (const o of opts.outputs) {
       if (o.kind === 'docker') continue;
       log.step(`writing ${describeOutput(o)}`);
@@ -262,7 +283,6 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     }
   }
   const outFiles = plan.entries.filter((e) => e.entry.kind === 'file').length;
-  const outSize = slimInspect?.size ?? layer.uncompressedSize;
   const healthOf = (name: 'original' | 'slim') => {
     const hc = verdict.checks.find((c) => c.name === 'HEALTHCHECK');
     const r = hc ? hc[name] : original.health.result;
@@ -270,9 +290,10 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   };
   return {
     schema: 'slim.report/v1',
-    status: verdict.passed ? 'ok' : 'verify-failed',
+    status: !verdict.passed ? 'verify-failed' : budgetBroken.length ? 'over-budget' : 'ok',
+    budget: { ...opts.budget, broken: budgetBroken },
     input: { ref: opts.image, id: inspect.id, size: inspect.size, files: inputStats.files, layers: img.layerCount },
-    output: { ref: verdict.passed && toEngine ? outputName : null, written, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
+    output: { ref: written.length && toEngine ? outputName : null, written, id: slimId, digest: built.manifestDigest, size: outSize, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
     reduction: { sizeRatio: inspect.size / Math.max(1, outSize), filesRatio: inputStats.files / Math.max(1, outFiles) },
     probe: { backend: trace.backend, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines: trace.skippedLines, check: trace.summary },
     closure: { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), presets: closure.presets, packages: closure.packages, excluded: closure.excluded, warnings: closure.warnings },
@@ -285,6 +306,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       checks: verdict.checks,
     },
     repair,
+    harden,
     timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, repair: repairSeconds, total: since(t0) },
   };
 }
@@ -301,12 +323,13 @@ interface Packed {
 }
 
 /** Plan, write and load one slim image; it stays provisional (removed on failure or Ctrl-C) until kept. */
-async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: BuildOptions, backend: TraceResult['backend'], round: number, { runtime, log, scope }: BuildDeps): Promise<Packed> {
+async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: BuildOptions, pack: { backend: TraceResult['backend']; harden?: { stripSetid: boolean; user?: string } }, round: number, { runtime, log, scope }: BuildDeps): Promise<Packed> {
   const { img, spool, tmp } = opened;
   log.step(`packing ${closure.selection.size} entries`);
   const plan = planPack(img.index, closure.selection, img.config, {
     ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
-    provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: backend },
+    provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: pack.backend },
+    ...(pack.harden ? { harden: pack.harden } : {}),
   });
   const layer = await writeLayer(plan, spool, join(tmp, `layer-${round}.tar.gz`), scope.signal);
   const built = buildImage(plan, layer);

@@ -17,6 +17,8 @@ export interface RunSettings {
   readOnly: boolean;
   tmpfs: string[];
   stopTimeout: number;
+  /** `docker run --security-opt`, e.g. a seccomp profile (verification of --harden only). */
+  securityOpt?: string[];
 }
 
 /** The argv the container starts with, by Docker's rules: a new entrypoint drops the image's CMD. */
@@ -49,6 +51,7 @@ export function plainRunSpec(image: string, s: RunSettings, labels: Record<strin
     publish: s.publish,
     readOnly: s.readOnly,
     ...(s.tmpfs.length ? { tmpfs: Object.fromEntries(s.tmpfs.map((t) => [t, ''])) } : {}),
+    ...(s.securityOpt?.length ? { securityOpt: s.securityOpt } : {}),
     labels,
     stopTimeout: s.stopTimeout,
   };

@@ -14,6 +14,7 @@ import { healthcheckArgv, runHealthcheck, type HealthResult } from '../verify/he
 import { StraceParser } from '../trace/strace-parse.js';
 import { parseTraceLine } from '../trace/jsonl.js';
 import { SlimError } from '../errors.js';
+import { parseSyscallSummary } from '../harden/seccomp.js';
 import { CAPS, PROBE_DIR, selectProbe, type ProbeBackend, type ProbeChoice } from './select-probe.js';
 
 export { PROBE_DIR, type ProbeBackend };
@@ -26,6 +27,8 @@ export interface ProbeResult {
   backend: ProbeBackend;
   skippedLines: number;
   health: { result: HealthResult; detail: string };
+  /** In syscalls mode: every system call name seen, sorted. */
+  syscalls: string[];
 }
 
 
@@ -46,12 +49,15 @@ export async function runProbe(args: {
   check: Check;
   /** Tells this probe run's volumes apart from an earlier one's in the same slim run. */
   round?: string;
+  /** files: what the app touches (the trace); syscalls: every system call it makes, counted (needs strace). */
+  mode?: 'files' | 'syscalls';
   timeoutSeconds?: number;
   ports?: number[];
 }): Promise<ProbeResult> {
   const { runtime, scope, log, settings, identity } = args;
   const probeImage = await ensureProbeImage(runtime, log, scope.signal);
-  const { backend, reason } = await selectProbe(runtime, probeImage, args.backend, scope);
+  const syscallMode = args.mode === 'syscalls';
+  const { backend, reason } = await selectProbe(runtime, probeImage, syscallMode ? 'strace' : args.backend, scope);
   if (args.backend === 'auto') log.info(`probe: ${backend} (auto: ${reason})`);
   const labels = labelsFor(scope.id, 'probe');
   const suffix = args.round ? `-${args.round}` : '';
@@ -67,8 +73,9 @@ export async function runProbe(args: {
 
   const argv = commandOf(args.config, settings);
   const sensorArgs = [
-    ...(backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/strace.log`] : []),
-    ...(backend !== 'strace' ? ['--fanotify', `${OUT_DIR}/fanotify.jsonl`] : []),
+    ...(syscallMode ? ['--syscalls', `${OUT_DIR}/syscalls.txt`] : []),
+    ...(!syscallMode && backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/strace.log`] : []),
+    ...(!syscallMode && backend !== 'strace' ? ['--fanotify', `${OUT_DIR}/fanotify.jsonl`] : []),
     '--user', `${identity.uid}:${identity.gid}${identity.groups.length ? ':' + identity.groups.join(',') : ''}`,
     '--',
     ...argv,
@@ -105,7 +112,11 @@ export async function runProbe(args: {
   const ids = sensorArgs[sensorArgs.indexOf('--user') + 1]!;
   // Commands run inside the container (HEALTHCHECK, --exec) go through the sensor too, each with its own strace log.
   let execs = 0;
-  const traced = (argv: string[]) => [`${PROBE_DIR}/slim-sensor`, ...(backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/exec-${++execs}-strace.log`] : []), '--user', ids, '--', ...argv];
+  const traced = (argv: string[]) => {
+    const n = ++execs;
+    const record = syscallMode ? ['--syscalls', `${OUT_DIR}/exec-${n}-syscalls.txt`] : backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/exec-${n}-strace.log`] : [];
+    return [`${PROBE_DIR}/slim-sensor`, ...record, '--user', ids, '--', ...argv];
+  };
   const hc = healthcheckArgv(args.config);
   const whilePassing = hc
     ? async () => {
@@ -126,7 +137,7 @@ export async function runProbe(args: {
     throw new SlimError(`the probe could not start: ${run.stderr.toString().trim().split('\n').pop()}`, { code: 'PROBE_FAILED' });
   }
   const workdir = settings.workdir || args.config.WorkingDir || '/';
-  const { records, skippedLines } = await collectTrace(await container.copyOut(OUT_DIR), workdir);
+  const { records, skippedLines, syscalls } = await collectTrace(await container.copyOut(OUT_DIR), workdir);
   // Gone now, not at the end of the run: a repair round removes the image this container ran.
   await container.remove();
   scope.release(containerCleanup);
@@ -134,16 +145,17 @@ export async function runProbe(args: {
     await runtime.removeVolume(v);
     scope.release(`volume ${v}`);
   }
-  return { records, run, backend, skippedLines, health };
+  return { records, run, backend, skippedLines, health, syscalls };
 }
 
 /** Read the probe's output volume: strace's raw log and/or the sensor's JSON Lines. */
-export async function collectTrace(archive: Readable, workdir: string): Promise<{ records: AccessRecord[]; skippedLines: number }> {
+export async function collectTrace(archive: Readable, workdir: string): Promise<{ records: AccessRecord[]; skippedLines: number; syscalls: string[] }> {
   const extract = tar.extract();
   const feeding = pipeline(archive, extract);
   // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
   feeding.catch(() => {});
   const records: AccessRecord[] = [];
+  const syscalls = new Set<string>();
   let skippedLines = 0;
   for await (const item of extract) {
     const name = item.header.name;
@@ -160,10 +172,14 @@ export async function collectTrace(archive: Readable, workdir: string): Promise<
         if (rec) records.push(rec);
         else skippedLines++;
       }
+    } else if (name.endsWith('syscalls.txt')) {
+      const chunks: Buffer[] = [];
+      for await (const c of item as AsyncIterable<Buffer>) chunks.push(c);
+      for (const n of parseSyscallSummary(Buffer.concat(chunks).toString('latin1'))) syscalls.add(n);
     } else item.resume();
   }
   await feeding;
-  return { records, skippedLines };
+  return { records, skippedLines, syscalls: [...syscalls].sort() };
 }
 
 /** Lines of a stream, decoded byte-for-character (latin1) so no path byte is lost. */

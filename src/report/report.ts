@@ -4,10 +4,27 @@ import type { RemovedDir } from './removed.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
 
+export interface HardenStep {
+  step: 'setid' | 'tools' | 'tools-used' | 'user' | 'seccomp' | 'read-only';
+  result: 'done' | 'pass' | 'fail' | 'warning' | 'skipped';
+  detail: string;
+  paths?: string[];
+}
+
+export interface HardenReport {
+  steps: HardenStep[];
+  /** Where the seccomp profile was written, when it was made. */
+  seccompProfile?: string;
+  /** The read-only root check, with the tmpfs mounts it used (where the app wrote while probed). */
+  readOnly: { result: 'pass' | 'fail' | 'skipped'; tmpfs: string[]; detail?: string };
+}
+
 /** The one report: printed as JSON with --json / --report FILE, rendered as text for people. */
 export interface BuildReport {
   schema: 'slim.report/v1';
-  status: 'ok' | 'verify-failed';
+  status: 'ok' | 'verify-failed' | 'over-budget';
+  /** --max-size (bytes) and --min-reduction, and what the image broke of them. */
+  budget: { maxSize?: number; minReduction?: number; broken: string[] };
   input: { ref: string; id: string; size: number; files: number; layers: number };
   output: { ref: string | null; written: string[]; id: string; digest: string; size: number; files: number; entries: number; layerSize: number };
   reduction: { sizeRatio: number; filesRatio: number };
@@ -40,15 +57,16 @@ export interface BuildReport {
     added: { path: string; round: number; neededBy: string[]; seenIn: 'slim image' | 'original' }[];
     note?: string;
   };
+  /** --harden's steps; null without --harden. */
+  harden: HardenReport | null;
   timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; total: number };
 }
 
-const MB = 1024 * 1024;
-
+/** Decimal units, as `docker images` prints sizes. */
 export function formatBytes(n: number): string {
-  if (n >= 1024 * MB) return `${(n / 1024 / MB).toFixed(2)} GB`;
-  if (n >= MB) return `${(n / MB).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
   return `${n} B`;
 }
 
@@ -56,13 +74,14 @@ export function renderText(r: BuildReport): string {
   const t = r.timings;
   const lines = [
     '',
-    `slim ${r.status === 'ok' ? 'built' : 'FAILED to verify'} ${r.output.ref ?? r.output.id.slice(7, 19)} from ${r.input.ref}`,
+    `slim ${r.status === 'ok' ? 'built' : r.status === 'over-budget' ? 'built, but OVER BUDGET:' : 'FAILED to verify'} ${r.output.ref ?? r.output.id.slice(7, 19)} from ${r.input.ref}`,
     `  size     ${formatBytes(r.input.size).padStart(9)} → ${formatBytes(r.output.size).padStart(9)}   (${r.reduction.sizeRatio.toFixed(1)}x smaller; layer ${formatBytes(r.output.layerSize)} gzip)`,
     `  files    ${String(r.input.files).padStart(9)} → ${String(r.output.files).padStart(9)}   (${r.reduction.filesRatio.toFixed(1)}x fewer)`,
     `  removed  ${r.removed.largestDirs.slice(0, 5).map((d) => `${d.path} ${formatBytes(d.bytes)}`).join(', ') || 'nothing'}`,
     `  probe    ${r.probe.backend}, ${r.probe.distinctPaths} distinct paths seen; check: ${r.probe.check}`,
     `  closure  ${r.closure.kept} entries kept: ${Object.entries(r.closure.byReason).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];
+  for (const b of r.budget.broken) lines.push(`  budget   ${b}`);
   const presets = Object.entries(r.closure.presets);
   if (presets.length) lines.push(`  keep     ${presets.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.closure.packages.length) lines.push(`  packages ${r.closure.packages.length} kept whole: ${r.closure.packages.slice(0, 12).join(', ')}${r.closure.packages.length > 12 ? ', …' : ''}`);
@@ -74,6 +93,7 @@ export function renderText(r: BuildReport): string {
     if (r.repair.added.length > 15) lines.push(`  added    … and ${r.repair.added.length - 15} more (see --json)`);
     if (r.repair.added.length) lines.push(`  hint     keep them without repair next time: ${r.repair.added.slice(0, 3).map((a) => `--include ${a.path}`).join(' ')}${r.repair.added.length > 3 ? ' …' : ''}`);
   }
+  for (const h of r.harden?.steps ?? []) lines.push(`  harden   ${h.result.padEnd(7)} ${h.step}: ${h.detail}`);
   lines.push(`  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s${t.repair ? `, repair ${t.repair.toFixed(1)}s` : ''}, total ${t.total.toFixed(1)}s`);
   for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) lines.push(`  written  ${w}`);
   for (const w of r.closure.warnings.slice(0, 10)) lines.push(`  warning  ${w}`);

@@ -2,14 +2,16 @@ import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, SlimError } from '../../errors.js';
+import { applyConfigFile } from '../config-file.js';
 import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
 
 export function buildCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('build')
     .description('run IMAGE under a probe, keep only the files it needs, and load a verified scratch-based image')
-    .argument('<image>', 'image in the engine, e.g. myapp:1.4')
+    .argument('[image]', 'image in the engine, e.g. myapp:1.4 (or `image:` in the config file)')
+    .option('--config <file>', 'read options from this YAML file (default: ./slim.yaml if present); flags given here win')
     .option('-t, --tag <ref>', 'name of the slim image (default: IMAGE\'s repository, tag <tag>-slim)');
   return addRunOptions(cmd)
     .option('--include <path>', 'keep this path or glob (and all below it) whatever the trace says (repeatable)', collect, [])
@@ -25,10 +27,26 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--repair-rounds <n>', 'when the slim image fails, trace it, add what it missed and try again, up to N times', DEFAULTS.repairRounds)
     .option('--no-repair', 'do not try to repair a slim image that fails verification')
     .option('--trace <file>', 'build from this trace (JSON Lines) instead of running the probe')
+    .option('--harden', 'no setuid/setgid bits, no unused shells/package managers/compilers, a non-root USER (with --user), and checks under a seccomp profile made from the observed system calls and with a read-only root')
+    .option('--seccomp-out <file>', 'where --harden writes the seccomp profile (default: next to --report, else ./slim.seccomp.json)')
+    .option('--max-size <size>', 'fail (exit 4) when the slim image is larger, e.g. 50MB, 1.5GiB; nothing is published')
+    .option('--min-reduction <ratio>', 'fail (exit 4) when the slim image is less than RATIO times smaller, e.g. 5')
     .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
     .option('--report <file>', 'write the JSON report to this file')
-    .action(async (image: string, flags: BuildFlags & GlobalFlags) => {
+    .action(async (imageArg: string | undefined, _flags: BuildFlags & GlobalFlags, self: Command) => {
+      // The config file fills in before run(): its run-id, quiet and verbose count too. Its errors surface inside.
+      let config: ReturnType<typeof applyConfigFile> | Error;
+      try {
+        config = applyConfigFile(self, (self.opts() as { config?: string }).config);
+      } catch (err) {
+        config = err as Error;
+      }
+      const flags = self.opts() as BuildFlags & GlobalFlags;
       await run(async (ctx) => {
+        if (config instanceof Error) throw config;
+        if (config.file) ctx.log.info(`options from ${config.file}`);
+        const image = imageArg ?? config.image;
+        if (!image) throw new SlimError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)', { code: 'USAGE', exitCode: ExitCode.usage });
         const opts = toBuildOptions(image, flags);
         const { build } = await import('../../pipeline/build.js');
         const { renderText } = await import('../../report/report.js');
@@ -37,7 +55,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         if (flags.report) await writeFile(flags.report, json + '\n');
         if (flags.json) process.stdout.write(json + '\n');
         if (!flags.quiet || report.status !== 'ok') process.stderr.write(renderText(report) + '\n');
-        return report.status === 'ok' ? ExitCode.ok : ExitCode.verifyFailed;
+        return report.status === 'ok' ? ExitCode.ok : report.status === 'over-budget' ? ExitCode.overBudget : ExitCode.verifyFailed;
       }, flags);
     });
 }

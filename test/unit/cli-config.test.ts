@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCommand } from '../../src/cli/commands/build.js';
+import { overBudget, parseRatio, parseSize } from '../../src/pipeline/budget.js';
+import type { CommandContext } from '../../src/cli/context.js';
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+function configFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'slim-config-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'slim.yaml'), text);
+  return join(dir, 'slim.yaml');
+}
+
+/** Parse `slim build ARGS` with the real command definition; capture the flags its action hands on, or its error. */
+async function parse(args: string[]): Promise<{ flags: Record<string, unknown>; error?: string }> {
+  let flags: Record<string, unknown> = {};
+  let error: string | undefined;
+  const cmd = buildCommand(async (action, f) => {
+    flags = f as Record<string, unknown>;
+    const ctx = { log: { info() {}, step() {}, warn() {}, error() {}, debug() {} } } as unknown as CommandContext;
+    // Run only up to option handling: the build itself would need an engine.
+    await action(ctx).catch((err: Error) => {
+      error = err.message;
+    });
+  });
+  cmd.exitOverride();
+  await cmd.parseAsync(args, { from: 'user' });
+  return { flags, ...(error !== undefined ? { error } : {}) };
+}
+
+describe('the config file', () => {
+  it('fills in options by their long names; flags on the command line win; lists are replaced, not merged', async () => {
+    const file = configFile(`
+image: app:1
+tag: app:slim
+smoke: curl -f http://127.0.0.1:8080/
+http-probe: [GET /health, GET /ready]
+smokeTimeout: 90
+keep: [certs, tz]
+keep-packages: true
+repair: false
+env: [A=1]
+`);
+    const { flags } = await parse(['--config', file, '--tag', 'app:cli', '--env', 'B=2', '--probe', 'strace', '--max-size', '1GB', 'x:1']);
+    expect(flags).toMatchObject({ tag: 'app:cli', smoke: 'curl -f http://127.0.0.1:8080/', httpProbe: ['GET /health', 'GET /ready'], smokeTimeout: '90', keep: ['certs', 'tz'], keepPackages: true, repair: false, env: ['B=2'], probe: 'strace' });
+  });
+
+  it.each([
+    ['an unknown option', 'smokey: true', /slim\.yaml: unknown option "smokey"/],
+    ['a list where text is wanted', 'tag: [a, b]', /tag must be text or a number/],
+    ['text where a switch is wanted', 'keep-packages: yes please', /keep-packages must be true or false/],
+    ['not a mapping', '- a\n- b', /must be a mapping of option names to values/],
+    ['broken YAML', 'a: [', /cannot read the config file/],
+  ])('rejects %s with a clear message', async (_name, text, message) => {
+    const { error } = await parse(['--config', configFile(text), 'x:1']);
+    expect(error).toMatch(message);
+  });
+
+  it('a missing --config file is an error; the image may come from the file', async () => {
+    expect((await parse(['--config', '/nonexistent/slim.yaml', 'x:1'])).error).toMatch(/cannot read the config file \/nonexistent\/slim\.yaml: ENOENT/);
+    const { error } = await parse(['--config', configFile('tag: a:b\n')]);
+    expect(error).toMatch(/slim build needs an IMAGE/);
+  });
+});
+
+describe('size budgets', () => {
+  it('parses sizes and ratios as people write them', () => {
+    expect(parseSize('--max-size', '50MB')).toBe(50e6);
+    expect(parseSize('--max-size', '1.5GiB')).toBe(1.5 * 1024 ** 3);
+    expect(parseSize('--max-size', '200m')).toBe(200e6);
+    expect(parseSize('--max-size', '123456')).toBe(123456);
+    expect(() => parseSize('--max-size', 'big')).toThrow(/--max-size must be a size like 50MB/);
+    expect(parseRatio('--min-reduction', '5x')).toBe(5);
+    expect(parseRatio('--min-reduction', '2.5')).toBe(2.5);
+    expect(() => parseRatio('--min-reduction', '0.5')).toThrow(/at least 1/);
+  });
+  it('says which budget broke', () => {
+    expect(overBudget({ maxSize: 10e6, minReduction: 5 }, 20e6, 4)).toEqual(['20.0 MB is over --max-size 10.0 MB', '4.0x smaller is under --min-reduction 5x']);
+    expect(overBudget({ maxSize: 30e6 }, 20e6, 4)).toEqual([]);
+    expect(overBudget({}, 20e9, 1)).toEqual([]);
+  });
+});
