@@ -7,6 +7,7 @@ import { HashingStream } from '../image/digest.js';
 import type { Digest } from '../image/types.js';
 import { tarStream, type TarHeader, type TarItem } from '../tar/tar-writer.js';
 import type { FileEntry } from '../rootfs/entry.js';
+import { counting, progressBar } from '../progress.js';
 
 export interface WrittenLayer {
   path: string;
@@ -30,7 +31,8 @@ export async function writeLayer(plan: PackPlan, content: ContentReader, outPath
       yield toItem(pe, content);
     }
   })();
-  await pipeline(tarStream(items), tarHash, createGzip({ level: 6, memLevel: 8, strategy: zlib.Z_DEFAULT_STRATEGY }), gzHash, createWriteStream(outPath), { signal });
+  const total = plan.entries.reduce((n, pe) => n + (pe.entry.kind === 'file' && pe.linkTo === undefined ? pe.entry.size : 0), 0);
+  await pipeline(tarStream(items), counting(progressBar('packing', total)), tarHash, createGzip({ level: 6, memLevel: 8, strategy: zlib.Z_DEFAULT_STRATEGY }), gzHash, createWriteStream(outPath), { signal });
   return { path: outPath, diffId: tarHash.digest.digest, uncompressedSize: tarHash.digest.size, ...gzHash.digest };
 }
 

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
 import type { Scope } from './scope.js';
@@ -15,6 +16,7 @@ import { overBudget, type Budget } from './budget.js';
 import { dropUnusedTools, setidFiles } from '../harden/tools.js';
 import { hardenChecks, isRoot, type HardenContent } from './harden-checks.js';
 import { identityOf } from './identity.js';
+import { counting, progressBar } from '../progress.js';
 import { largestRemoved } from '../report/removed.js';
 import type { ClosurePolicy, ClosureResult } from '../closure/closure.js';
 import type { PresetName } from '../closure/presets.js';
@@ -91,7 +93,10 @@ export async function openImage(ref: string, { runtime, log, scope }: BuildDeps)
   const tmp = await scope.tempDir();
   const spool = await ContentSpool.create(tmp);
   scope.defer('content spool', () => spool.close());
-  const img = await readImageArchive(await runtime.saveImage(inspect.id, scope.signal), spool, ref);
+  const counted = counting(progressBar('reading', inspect.size));
+  // pipeline() carries an engine error or an abort on to the reader instead of leaving it waiting.
+  pipeline(await runtime.saveImage(inspect.id, scope.signal), counted).catch(() => {});
+  const img = await readImageArchive(counted, spool, ref);
   const readSeconds = (Date.now() - t) / 1000;
   log.info(`${img.index.stats().files} files in ${img.layerCount} layers, read in ${readSeconds.toFixed(1)}s`);
   return { inspect, img, spool, tmp, readSeconds };

@@ -23,5 +23,6 @@ export async function ensureProbeImage(runtime: Runtime, log: Logger, signal: Ab
   const base = process.env.SLIM_PROBE_BASE ?? 'debian:bookworm';
   log.step(`building the probe image ${tag} from ${base} (once per probe version)`);
   await runtime.buildImage(probesDir(), tag, { BASE: base }, signal);
+  await runtime.removeDanglingImages('io.slim.probe-build-stage=1');
   return tag;
 }

@@ -105,6 +105,20 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  async removeDanglingImages(label: string): Promise<number> {
+    const images = await this.docker.listImages({ filters: { dangling: ['true'], label: [label] } });
+    let removed = 0;
+    for (const i of images) {
+      try {
+        await this.docker.getImage(i.Id).remove();
+        removed++;
+      } catch {
+        /* in use by a build running right now: it goes next time */
+      }
+    }
+    return removed;
+  }
+
   async createVolume(name: string, labels: Record<string, string>): Promise<void> {
     try {
       await this.docker.createVolume({ Name: name, Labels: labels });

@@ -14,6 +14,8 @@ export interface Runtime {
   tagImage(id: string, repository: string, tag: string): Promise<void>;
   removeImage(ref: string): Promise<void>;
   buildImage(contextDir: string, tag: string, buildArgs: Record<string, string>, signal: AbortSignal): Promise<void>;
+  /** Remove untagged images that carry this label (a build's intermediate stages); returns how many. */
+  removeDanglingImages(label: string): Promise<number>;
   createVolume(name: string, labels: Record<string, string>): Promise<void>;
   removeVolume(name: string): Promise<void>;
   /** Create and start a container. The caller removes it (see RunningContainer.remove). */

@@ -7,6 +7,7 @@ import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 import { exportRootfs } from '../helpers/rootfs.js';
 import { parseTraceText } from '../../src/trace/jsonl.js';
+import { probeImageTag } from '../../src/probe/probe-image.js';
 
 const madeTags: string[] = [];
 const work = mkdtempSync(join(tmpdir(), 'slim-probes-test-'));
@@ -57,6 +58,14 @@ describe.each(['strace', 'fanotify', 'both'] as const)('probe %s', (backend) => 
     expect([...fs.keys()].some((p) => p.startsWith('/.slim-probe') || p.startsWith('/.slim-out'))).toBe(false);
     const cfg = JSON.parse(docker(['image', 'inspect', tag]))[0];
     expect(JSON.stringify(cfg.Config)).not.toMatch(/SYS_ADMIN|SYS_PTRACE|slim-sensor/);
+  });
+});
+
+describe('the probe image', () => {
+  it('building it leaves no untagged build-stage image behind', () => {
+    // The probe image was built (or found) by the global setup; its build stage images carry this label.
+    expect(docker(['images', '-q', '--filter', 'dangling=true', '--filter', 'label=io.slim.probe-build-stage=1'])).toBe('');
+    expect(docker(['images', '-q', probeImageTag()]).trim()).not.toBe('');
   });
 });
 

@@ -88,3 +88,27 @@ describe('size budgets', () => {
     expect(overBudget({}, 20e9, 1)).toEqual([]);
   });
 });
+
+describe('progress output', () => {
+  it('draws bars only on a terminal, and never in CI', async () => {
+    const { progressEnabled, progressBar } = await import('../../src/progress.js');
+    const tty = { isTTY: true } as NodeJS.WriteStream;
+    expect(progressEnabled(tty, {})).toBe(true);
+    expect(progressEnabled(tty, { CI: 'true' })).toBe(false);
+    expect(progressEnabled(tty, { TERM: 'dumb' })).toBe(false);
+    expect(progressEnabled({ isTTY: false } as NodeJS.WriteStream, {})).toBe(false);
+    let written = '';
+    const fake = { isTTY: true, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+    const saved = process.env.CI;
+    delete process.env.CI;
+    try {
+      const bar = progressBar('packing', 100, fake);
+      bar.add(50);
+      bar.done();
+    } finally {
+      if (saved !== undefined) process.env.CI = saved;
+    }
+    expect(written).toContain('packing [###############               ] 50%');
+    expect(written.endsWith('\r\x1b[K')).toBe(true);
+  });
+});
