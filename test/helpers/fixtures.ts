@@ -40,3 +40,14 @@ export function buildFixture(name: string): string {
   }
   return tag;
 }
+
+/**
+ * The fixture under a name of its own. The slim image records its source's name, so its digest is
+ * then unique to the test: a test that checks its failed image was removed cannot be fooled by an
+ * identical image another test tagged. The caller removes the name (removeImages).
+ */
+export function uniqueSource(name: string, id: string | number): string {
+  const ref = `slim-test/${name}-source:${id}`;
+  docker(['tag', fixtureTag(name), ref]);
+  return ref;
+}

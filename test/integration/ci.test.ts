@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages } from '../helpers/engine.js';
-import { fixtureTag } from '../helpers/fixtures.js';
+import { fixtureTag, uniqueSource } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 
 const madeTags: string[] = [];
@@ -17,10 +17,11 @@ describe('slim as a CI stage', () => {
   it('takes its options from slim.yaml; a size budget it breaks exits 4 and publishes nothing; a flag overrides the file', async () => {
     const port = freePort();
     const tag = `slim-test/static-bin:budget-${port}`;
-    madeTags.push(tag);
+    const source = uniqueSource('static-bin', port);
+    madeTags.push(tag, source);
     const config = join(work, 'slim.yaml');
     writeFileSync(config, [
-      `image: ${fixtureTag('static-bin')}`,
+      `image: ${source}`,
       `tag: ${tag}`,
       'network: host',
       `env: [PORT=${port}]`,

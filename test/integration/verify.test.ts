@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages } from '../helpers/engine.js';
-import { fixtureTag } from '../helpers/fixtures.js';
+import { fixtureTag, uniqueSource } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 import { exportRootfs } from '../helpers/rootfs.js';
 
@@ -62,7 +62,13 @@ describe('verification with checks the user brings', () => {
   it('--no-repair: the same build fails verification, says which check, and tags nothing', async () => {
     const port = freePort();
     const tag = `slim-test/python-http:unrepaired-${port}`;
-    const r = await runSlim([...pythonArgs(port, tag), '--http-probe', 'GET /', '--verify-http-spec', spec('report2.yaml', REPORT_SPEC), '--no-repair']);
+    // A name of its own makes the slim image's provenance, and so its digest, unique to this test:
+    // another test's identical (and tagged) image must not stand in for it.
+    const source = uniqueSource('python-http', port);
+    madeTags.push(source);
+    const args = pythonArgs(port, tag);
+    args[1] = source;
+    const r = await runSlim([...args, '--http-probe', 'GET /', '--verify-http-spec', spec('report2.yaml', REPORT_SPEC), '--no-repair']);
     expect(r.code, r.stderr).toBe(3);
     const rep = r.report!;
     expect(rep.status).toBe('verify-failed');
