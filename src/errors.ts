@@ -5,6 +5,7 @@ export const ExitCode = {
   usage: 2,
   verifyFailed: 3,
   overBudget: 4,
+  lintFindings: 5,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

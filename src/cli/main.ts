@@ -7,6 +7,7 @@ import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { SLIM_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
 import { probeCommand } from './commands/probe.js';
+import { lintCommand } from './commands/lint.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 
 /** The one place that prints errors and sets the exit code. */
@@ -59,5 +60,6 @@ const program = new Command('slim')
 const withGlobals = (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => runAction(action, { ...program.opts(), ...flags });
 program.addCommand(buildCommand(withGlobals));
 program.addCommand(probeCommand(withGlobals));
+program.addCommand(lintCommand(withGlobals));
 
 await program.parseAsync(process.argv);
