@@ -38,14 +38,14 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
 }
 
 /** Counts the bytes that flow through into a progress bar. */
-export function counting(p: Progress): Transform {
+export function counting(p: Progress, opts: { finish?: boolean } = {}): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       p.add(chunk.length);
       cb(null, chunk);
     },
     flush(cb: TransformCallback) {
-      p.done();
+      if (opts.finish !== false) p.done();
       cb();
     },
   });

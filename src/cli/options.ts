@@ -39,6 +39,8 @@ export interface BuildFlags {
   trace?: string;
   traceOut?: string;
   output: string[];
+  insecureRegistry?: string[];
+  attach?: boolean;
   httpProbe: string[];
   httpSpec: string[];
   httpPort?: string;
@@ -161,6 +163,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...(f.traceOut ? { traceOut: f.traceOut } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
     outputs: (f.output?.length ? f.output : ['docker']).map(parseOutputRef),
+    registry: { insecure: f.insecureRegistry ?? [], attach: f.attach !== false },
   };
 }
 

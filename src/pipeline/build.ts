@@ -39,6 +39,9 @@ import { SLIM_VERSION } from '../version.js';
 import { healthcheckArgv } from '../verify/healthcheck.js';
 import { describeOutput, writeOutput, type OutputRef } from '../sinks/output.js';
 import { parseSourceRef } from '../sources/source-ref.js';
+import { publishToRegistries, type Evidence, type RegistryOptions } from './publish.js';
+import { FileType, type ArtifactFile } from '../registry/artifact.js';
+import { formatRegistryRef } from '../registry/registry-ref.js';
 import { loadSource } from '../sources/load-source.js';
 
 export interface BuildOptions {
@@ -65,6 +68,7 @@ export interface BuildOptions {
   budget: Budget;
   /** Where the verified image goes; the engine is always where it is verified. */
   outputs: OutputRef[];
+  registry: RegistryOptions;
 }
 
 export interface BuildDeps {
@@ -274,9 +278,10 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   if (budgetBroken.length) log.warn(`over budget: ${budgetBroken.join('; ')}; nothing is written or tagged`);
   const written: string[] = [];
   const toEngine = opts.outputs.some((o) => o.kind === 'docker');
-  if (verdict.passed && budgetBroken.length === 0) {
+  const publish = verdict.passed && budgetBroken.length === 0;
+  if (publish) {
     for (const o of opts.outputs) {
-      if (o.kind === 'docker') continue;
+      if (o.kind === 'docker' || o.kind === 'registry') continue;
       log.step(`writing ${describeOutput(o)}`);
       await writeOutput(o, built, outputName);
       written.push(describeOutput(o));
@@ -287,13 +292,15 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       written.unshift(`docker:${outputName}`);
     }
   }
+  const registries = opts.outputs.flatMap((o) => (o.kind === 'registry' ? [{ ...o.ref, tag: o.ref.tag ?? out.tag ?? 'latest' }] : []));
+  if (publish) for (const r of registries) written.push(`registry:${formatRegistryRef(r)}@${built.manifestDigest}`);
   const outFiles = plan.entries.filter((e) => e.entry.kind === 'file').length;
   const healthOf = (name: 'original' | 'slim') => {
     const hc = verdict.checks.find((c) => c.name === 'HEALTHCHECK');
     const r = hc ? hc[name] : original.health.result;
     return r === 'not-run' ? 'none' : r;
   };
-  return {
+  const report: BuildReport = {
     schema: 'slim.report/v1',
     status: !verdict.passed ? 'verify-failed' : budgetBroken.length ? 'over-budget' : 'ok',
     budget: { ...opts.budget, broken: budgetBroken },
@@ -314,6 +321,21 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     harden,
     timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, repair: repairSeconds, total: since(t0) },
   };
+  if (publish && registries.length) {
+    const evidence = opts.registry.attach ? await evidenceOf(report, records, harden?.seccompProfile) : undefined;
+    report.output.pushed = await publishToRegistries(registries, built, evidence, opts.registry, log, scope.signal);
+  }
+  return report;
+}
+
+/** What is attached to a pushed image: this report, the trace it was built from, the seccomp profile. */
+async function evidenceOf(report: BuildReport, records: AccessRecord[], seccompProfile: string | undefined): Promise<Evidence> {
+  const files: ArtifactFile[] = [
+    { title: 'report.json', mediaType: FileType.report, data: Buffer.from(JSON.stringify(report, null, 2) + '\n') },
+    { title: 'trace.jsonl', mediaType: FileType.trace, data: Buffer.from(records.map(serialiseRecord).join('\n') + '\n', 'latin1') },
+  ];
+  if (seccompProfile) files.push({ title: 'seccomp.json', mediaType: FileType.seccomp, data: await readFile(seccompProfile) });
+  return { files, annotations: { 'org.opencontainers.image.created': new Date().toISOString(), 'io.slim.version': SLIM_VERSION, 'io.slim.status': report.status } };
 }
 
 interface Packed {

@@ -1,6 +1,7 @@
 import type { ProbeBackend } from '../probe/run-probe.js';
 import type { CheckComparison } from '../pipeline/verify-run.js';
 import type { RemovedDir } from './removed.js';
+import type { Pushed } from '../pipeline/publish.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
 
@@ -26,7 +27,18 @@ export interface BuildReport {
   /** --max-size (bytes) and --min-reduction, and what the image broke of them. */
   budget: { maxSize?: number; minReduction?: number; broken: string[] };
   input: { ref: string; id: string; size: number; files: number; layers: number };
-  output: { ref: string | null; written: string[]; id: string; digest: string; size: number; files: number; entries: number; layerSize: number };
+  output: {
+    ref: string | null;
+    written: string[];
+    id: string;
+    digest: string;
+    size: number;
+    files: number;
+    entries: number;
+    layerSize: number;
+    /** Registry pushes: `HOST/REPO:TAG@DIGEST`, blob outcomes and the attached artifacts (absent from the attached copy of this report). */
+    pushed?: Pushed[];
+  };
   reduction: { sizeRatio: number; filesRatio: number };
   probe: { backend: ProbeBackend | 'trace-file'; records: number; distinctPaths: number; skippedLines: number; check: string };
   closure: {

@@ -6,21 +6,25 @@ import type { BuiltImage } from '../pack/image-builder.js';
 import { imageArchiveStream } from './image-archive-writer.js';
 import { MediaType } from '../image/types.js';
 import { SlimError, ExitCode } from '../errors.js';
+import { formatRegistryRef, parseRegistryRef, type RegistryRef } from '../registry/registry-ref.js';
 
 /** Where the slim image goes besides the engine it is verified in. */
 export type OutputRef =
   | { kind: 'docker' }
   | { kind: 'oci'; dir: string; tag?: string }
   | { kind: 'oci-archive'; file: string; tag?: string }
-  | { kind: 'docker-archive'; file: string };
+  | { kind: 'docker-archive'; file: string }
+  | { kind: 'registry'; ref: RegistryRef };
 
 export function parseOutputRef(s: string): OutputRef {
   if (s === 'docker') return { kind: 'docker' };
+  const registry = /^registry:(.+)$/.exec(s);
+  if (registry) return { kind: 'registry', ref: parseRegistryRef(registry[1]!) };
   const archive = /^docker-archive:(.+)$/.exec(s);
   if (archive) return { kind: 'docker-archive', file: resolve(archive[1]!) };
   const m = /^(oci|oci-archive):(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(s);
   if (!m) {
-    throw new SlimError(`unknown --output "${s}"`, { code: 'USAGE', exitCode: ExitCode.usage, hint: 'use docker, oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE' });
+    throw new SlimError(`unknown --output "${s}"`, { code: 'USAGE', exitCode: ExitCode.usage, hint: 'use docker, registry:HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE' });
   }
   const [, kind, path, tag] = m as unknown as [string, 'oci' | 'oci-archive', string, string | undefined];
   const where = resolve(path);
@@ -30,6 +34,7 @@ export function parseOutputRef(s: string): OutputRef {
 export function describeOutput(o: OutputRef): string {
   if (o.kind === 'docker') return 'docker';
   if (o.kind === 'docker-archive') return `docker-archive:${o.file}`;
+  if (o.kind === 'registry') return `registry:${formatRegistryRef(o.ref)}`;
   return `${o.kind}:${o.kind === 'oci' ? o.dir : o.file}${o.tag ? ':' + o.tag : ''}`;
 }
 
@@ -37,7 +42,7 @@ export function describeOutput(o: OutputRef): string {
  * Write the image to a file or OCI layout. Written to a temporary name next to the target and
  * renamed into place, so a failure or Ctrl-C never leaves a half-written image under the name.
  */
-export async function writeOutput(o: Exclude<OutputRef, { kind: 'docker' }>, img: BuiltImage, name: string): Promise<void> {
+export async function writeOutput(o: Exclude<OutputRef, { kind: 'docker' | 'registry' }>, img: BuiltImage, name: string): Promise<void> {
   if (o.kind === 'oci') return writeOciLayout(o.dir, img, o.tag ?? 'latest');
   const tmp = `${o.file}.slim-tmp-${process.pid}`;
   try {
