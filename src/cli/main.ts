@@ -8,6 +8,8 @@ import { SLIM_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
 import { probeCommand } from './commands/probe.js';
 import { lintCommand } from './commands/lint.js';
+import { inspectCommand } from './commands/inspect.js';
+import { diffCommand } from './commands/diff.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 
 /** The one place that prints errors and sets the exit code. */
@@ -61,5 +63,7 @@ const withGlobals = (action: (ctx: CommandContext) => Promise<number>, flags: Gl
 program.addCommand(buildCommand(withGlobals));
 program.addCommand(probeCommand(withGlobals));
 program.addCommand(lintCommand(withGlobals));
+program.addCommand(inspectCommand(withGlobals));
+program.addCommand(diffCommand(withGlobals));
 
 await program.parseAsync(process.argv);

@@ -19,6 +19,16 @@ export interface ReadImage {
   configDigest: Digest;
   layerCount: number;
   index: FileIndex;
+  /** Each layer's own entries, base first; only when asked for (keepLayers), as it holds every header twice. */
+  layers?: LayerRead[];
+}
+
+/** One layer as it came out of the archive. */
+export interface LayerRead {
+  entries: TarEntry[];
+  /** The size of the layer blob in the archive, as stored (gzip or plain tar). */
+  archiveBytes: number;
+  gzip: boolean;
 }
 
 const MAX_JSON = 16 * 1024 * 1024;
@@ -28,9 +38,10 @@ const MAX_JSON = 16 * 1024 * 1024;
  * tar (index.json). The layer order is only known from the manifest, which may come last, so
  * every layer is read as it passes and ordered at the end.
  */
-export async function readImageArchive(input: Readable, spool: ContentSpool, label: string): Promise<ReadImage> {
+export async function readImageArchive(input: Readable, spool: ContentSpool, label: string, opts: { keepLayers?: boolean } = {}): Promise<ReadImage> {
   const blobs = new Map<string, Buffer>();
   const layers = new Map<string, TarEntry[]>();
+  const blobInfo = new Map<string, { archiveBytes: number; gzip: boolean }>();
   const aliases = new Map<string, string>();
   const extract = tar.extract();
   const feeding = pipeline(input, extract);
@@ -52,6 +63,7 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
       const { head, stream } = await peek(item as unknown as Readable, 512);
       if (isTar(head) || isGzip(head)) {
         layers.set(name, await readLayerTar(stream, layerNo++, spool, `layer ${name} of ${label}`));
+        blobInfo.set(name, { archiveBytes: item.header.size ?? 0, gzip: isGzip(head) });
       } else if ((item.header.size ?? 0) <= MAX_JSON) {
         const chunks: Buffer[] = [];
         for await (const c of stream) chunks.push(c as Buffer);
@@ -67,6 +79,7 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
   }
   const lookup = (n: string) => blobs.get(n) ?? blobs.get(aliases.get(n) ?? '');
   const layerOf = (n: string) => layers.get(n) ?? layers.get(aliases.get(n) ?? '');
+  const infoOf = (n: string) => blobInfo.get(n) ?? blobInfo.get(aliases.get(n) ?? '') ?? { archiveBytes: 0, gzip: false };
 
   const { configName, layerNames } = findManifest(blobs, lookup, label);
   const configRaw = lookup(configName);
@@ -84,6 +97,7 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
     configDigest: `sha256:${createHash('sha256').update(configRaw).digest('hex')}`,
     layerCount: ordered.length,
     index: flatten(renumbered),
+    ...(opts.keepLayers ? { layers: renumbered.map((entries, i) => ({ entries, ...infoOf(layerNames[i]!) })) } : {}),
   };
 }
 

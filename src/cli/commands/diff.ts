@@ -1,0 +1,33 @@
+import { Command, Option } from 'commander';
+import type { GlobalFlags, CommandContext } from '../context.js';
+import { ExitCode } from '../../errors.js';
+import { renderDiff } from '../../inspect/render.js';
+import { count } from './inspect.js';
+
+interface DiffFlags {
+  json?: boolean;
+  by?: 'dir' | 'package';
+  depth: string;
+  top: string;
+}
+
+export function diffCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
+  return new Command('diff')
+    .description('what image B lacks from image A and what it adds, with sizes, by directory and by package of A (e.g. an image and its slim variant)')
+    .argument('<a>', 'the first image, e.g. the original')
+    .argument('<b>', 'the second image, e.g. its slim variant')
+    .option('--json', 'print the report (slim.diff/v1) as JSON')
+    .addOption(new Option('--by <grouping>', 'show only this grouping (default: both)').choices(['dir', 'package']))
+    .option('--depth <n>', 'directory depth of the groups', '3')
+    .option('--top <n>', 'how many groups to print', '20')
+    .action(async (a: string, b: string, flags: DiffFlags & GlobalFlags) => {
+      await run(async (ctx) => {
+        const depth = count('--depth', flags.depth);
+        const top = count('--top', flags.top);
+        const { diffFromEngine } = await import('../../inspect/run.js');
+        const report = await diffFromEngine(a, b, ctx, { by: flags.by ?? 'both', depth });
+        process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderDiff(report, { top }));
+        return ExitCode.ok;
+      }, flags);
+    });
+}

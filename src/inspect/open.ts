@@ -1,0 +1,76 @@
+import { pipeline } from 'node:stream/promises';
+import { SlimError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Scope } from '../pipeline/scope.js';
+import { counting, progressBar } from '../progress.js';
+import type { FileEntry, ImagePath } from '../rootfs/entry.js';
+import type { FileIndex } from '../rootfs/file-index.js';
+import type { ImageInspect, Runtime } from '../runtime/runtime.js';
+import { ContentSpool, type ContentReader } from '../sources/content-spool.js';
+import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
+import { loadSource } from '../sources/load-source.js';
+import { parseSourceRef } from '../sources/source-ref.js';
+
+export interface EngineDeps {
+  runtime: Runtime;
+  log: Logger;
+  scope: Scope;
+}
+
+export interface ReadFromEngine {
+  inspect: ImageInspect;
+  img: ReadImage;
+  spool: ContentSpool;
+}
+
+/**
+ * Read an image the way `slim build` does (docker save, streamed into a spool in a temp dir the
+ * scope removes), accepting the same references; files and OCI layouts are loaded into the
+ * engine first and removed again afterwards.
+ */
+export async function readFromEngine(image: string, deps: EngineDeps, opts: { keepLayers?: boolean } = {}): Promise<ReadFromEngine> {
+  const { runtime, log, scope } = deps;
+  await runtime.ping();
+  const source = parseSourceRef(image);
+  const ref = source.kind === 'engine' ? source.ref : await loadSource(source, runtime, scope);
+  const inspect = await runtime.inspectImage(ref);
+  // One line: scripts read the error, and there is nothing more to say than where to look.
+  if (!inspect) throw new SlimError(`image ${ref} is not in the engine (docker image ls lists what is there)`, { code: 'IMAGE_NOT_FOUND' });
+  log.step(`reading ${image} (${inspect.id.slice(7, 19)})`);
+  const spool = await ContentSpool.create(await scope.tempDir());
+  scope.defer('content spool', () => spool.close());
+  const counted = counting(progressBar('reading', inspect.size));
+  // pipeline() carries an engine error or an abort on to the reader instead of leaving it waiting.
+  pipeline(await runtime.saveImage(inspect.id, scope.signal), counted).catch(() => {});
+  const img = await readImageArchive(counted, spool, image, opts);
+  return { inspect, img, spool };
+}
+
+/** The text of a regular file of the image (the path resolved inside it), or undefined when there is none. */
+export async function readText(index: FileIndex, content: ContentReader, path: ImagePath): Promise<string | undefined> {
+  const e = index.resolve(path).entry;
+  return e?.kind === 'file' ? (await content.read(e)).toString('latin1') : undefined;
+}
+
+const CHUNK = 1 << 20;
+
+/** Whether two files of equal size hold different bytes, compared a chunk at a time. */
+export async function bytesDiffer(a: FileEntry & { kind: 'file' }, ra: ContentReader, b: FileEntry & { kind: 'file' }, rb: ContentReader): Promise<boolean> {
+  if (a.size !== b.size) return true;
+  for (let start = 0; start < a.size; start += CHUNK) {
+    const [x, y] = await Promise.all([ra.read(a, { start, length: CHUNK }), rb.read(b, { start, length: CHUNK })]);
+    if (!x.equals(y)) return true;
+  }
+  return false;
+}
+
+/** The paths that are regular files of the same size in both images but hold different bytes. */
+export async function sameSizeButDifferent(a: FileIndex, ra: ContentReader, b: FileIndex, rb: ContentReader): Promise<Set<ImagePath>> {
+  const out = new Set<ImagePath>();
+  for (const ea of a.values()) {
+    const eb = b.get(ea.path);
+    if (ea.kind !== 'file' || eb?.kind !== 'file' || ea.size !== eb.size) continue;
+    if (await bytesDiffer(ea, ra, eb, rb)) out.add(ea.path);
+  }
+  return out;
+}
