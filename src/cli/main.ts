@@ -10,6 +10,7 @@ import { probeCommand } from './commands/probe.js';
 import { lintCommand } from './commands/lint.js';
 import { inspectCommand } from './commands/inspect.js';
 import { diffCommand } from './commands/diff.js';
+import { attachmentsCommand } from './commands/attachments.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 
 /** The one place that prints errors and sets the exit code. */
@@ -65,5 +66,6 @@ program.addCommand(probeCommand(withGlobals));
 program.addCommand(lintCommand(withGlobals));
 program.addCommand(inspectCommand(withGlobals));
 program.addCommand(diffCommand(withGlobals));
+program.addCommand(attachmentsCommand(withGlobals));
 
 await program.parseAsync(process.argv);

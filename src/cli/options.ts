@@ -40,6 +40,7 @@ export interface BuildFlags {
   traceOut?: string;
   output: string[];
   insecureRegistry?: string[];
+  sbom?: string;
   attach?: boolean;
   httpProbe: string[];
   httpSpec: string[];
@@ -164,6 +165,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...(epoch !== undefined ? { epoch } : {}),
     outputs: (f.output?.length ? f.output : ['docker']).map(parseOutputRef),
     registry: { insecure: f.insecureRegistry ?? [], attach: f.attach !== false },
+    ...(f.sbom ?? f.report ? { sbomOut: f.sbom ?? `${f.report!.replace(/\.json$/, '')}.sbom.cdx.json` } : {}),
   };
 }
 

@@ -42,6 +42,10 @@ import { parseSourceRef } from '../sources/source-ref.js';
 import { publishToRegistries, type Evidence, type RegistryOptions } from './publish.js';
 import { FileType, type ArtifactFile } from '../registry/artifact.js';
 import { formatRegistryRef } from '../registry/registry-ref.js';
+import { readInstalledPackages } from '../sbom/package-db.js';
+import { cycloneDx } from '../sbom/cyclonedx.js';
+import { readPackageFiles } from '../closure/packages.js';
+import type { BuiltImage } from '../pack/image-builder.js';
 import { loadSource } from '../sources/load-source.js';
 
 export interface BuildOptions {
@@ -69,6 +73,8 @@ export interface BuildOptions {
   /** Where the verified image goes; the engine is always where it is verified. */
   outputs: OutputRef[];
   registry: RegistryOptions;
+  /** Where the CycloneDX SBOM of the slim image is written (it is attached when pushing either way). */
+  sbomOut?: string;
 }
 
 export interface BuildDeps {
@@ -300,6 +306,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     const r = hc ? hc[name] : original.health.result;
     return r === 'not-run' ? 'none' : r;
   };
+  const sbom = await sbomOf(opened, closure, built, outputName);
+  if (publish && opts.sbomOut) await writeFile(opts.sbomOut, JSON.stringify(sbom.bom, null, 2) + '\n');
   const report: BuildReport = {
     schema: 'slim.report/v1',
     status: !verdict.passed ? 'verify-failed' : budgetBroken.length ? 'over-budget' : 'ok',
@@ -319,13 +327,29 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     },
     repair,
     harden,
+    sbom: { format: 'CycloneDX 1.5', packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) },
     timings: { read: readSeconds, probe: probeSeconds, closure: closureSeconds, pack: packSeconds, verify: verifySeconds, repair: repairSeconds, total: since(t0) },
   };
   if (publish && registries.length) {
-    const evidence = opts.registry.attach ? await evidenceOf(report, records, harden?.seccompProfile) : undefined;
+    const evidence = opts.registry.attach ? { ...(await evidenceOf(report, records, harden?.seccompProfile)), sbom: { title: 'sbom.cdx.json', mediaType: FileType.sbom, data: Buffer.from(JSON.stringify(sbom.bom, null, 2) + '\n') } } : undefined;
     report.output.pushed = await publishToRegistries(registries, built, evidence, opts.registry, log, scope.signal);
   }
   return report;
+}
+
+/** The SBOM of what remains: packages of the original with files kept, and how much of each. */
+async function sbomOf(opened: OpenedImage, closure: ClosureResult, built: BuiltImage, name: string): Promise<{ bom: Record<string, unknown>; packages: number }> {
+  const { index } = opened.img;
+  const { packages: installed, os } = await readInstalledPackages(index, opened.spool);
+  const files = await readPackageFiles(index, opened.spool);
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const bom = cycloneDx({
+    index, kept: (p) => closure.selection.has(p), installed, files, ...(os ? { os } : {}),
+    image: { name, digest: built.manifestDigest },
+    tool: { name: 'slim', version: SLIM_VERSION },
+    timestamp: new Date(epoch ? Number(epoch) * 1000 : Date.now()).toISOString(),
+  });
+  return { bom, packages: (bom.components as unknown[]).length };
 }
 
 /** What is attached to a pushed image: this report, the trace it was built from, the seccomp profile. */

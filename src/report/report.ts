@@ -69,6 +69,8 @@ export interface BuildReport {
     added: { path: string; round: number; neededBy: string[]; seenIn: 'slim image' | 'original' }[];
     note?: string;
   };
+  /** The SBOM of the slim image: packages from the original with files kept (written with --sbom, attached when pushing). */
+  sbom: { format: 'CycloneDX 1.5'; packages: number; file?: string };
   /** --harden's steps; null without --harden. */
   harden: HardenReport | null;
   timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; total: number };
@@ -108,6 +110,11 @@ export function renderText(r: BuildReport): string {
   for (const h of r.harden?.steps ?? []) lines.push(`  harden   ${h.result.padEnd(7)} ${h.step}: ${h.detail}`);
   lines.push(`  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s${t.repair ? `, repair ${t.repair.toFixed(1)}s` : ''}, total ${t.total.toFixed(1)}s`);
   for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) lines.push(`  written  ${w}`);
+  for (const p of r.output.pushed ?? []) {
+    lines.push(`  pushed   ${p.ref} (blobs: ${p.blobs.uploaded} uploaded, ${p.blobs.mounted} mounted, ${p.blobs.existed} already there)`);
+    for (const a of p.attachments) lines.push(`  attached ${a.artifactType} ${a.digest} (${a.via})`);
+  }
+  if (r.sbom.file) lines.push(`  sbom     ${r.sbom.file} (${r.sbom.format}, ${r.sbom.packages} packages)`);
   for (const w of r.closure.warnings.slice(0, 10)) lines.push(`  warning  ${w}`);
   if (r.closure.warnings.length > 10) lines.push(`  warning  … and ${r.closure.warnings.length - 10} more (see --json)`);
   return lines.join('\n');

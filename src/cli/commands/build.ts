@@ -35,6 +35,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--min-reduction <ratio>', 'fail (exit 4) when the slim image is less than RATIO times smaller, e.g. 5')
     .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
     .option('--report <file>', 'write the JSON report to this file')
+    .option('--sbom <file>', 'write a CycloneDX SBOM of the slim image (default: next to --report, as <report>.sbom.cdx.json)')
     .action(async (imageArg: string | undefined, _flags: BuildFlags & GlobalFlags, self: Command) => {
       // The config file fills in before run(): its run-id, quiet and verbose count too. Its errors surface inside.
       let config: ReturnType<typeof applyConfigFile> | Error;
