@@ -332,7 +332,10 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   };
   if (publish && registries.length) {
     const evidence = opts.registry.attach ? { ...(await evidenceOf(report, records, harden?.seccompProfile)), sbom: { title: 'sbom.cdx.json', mediaType: FileType.sbom, data: Buffer.from(JSON.stringify(sbom.bom, null, 2) + '\n') } } : undefined;
+    const tp = Date.now();
     report.output.pushed = await publishToRegistries(registries, built, evidence, opts.registry, log, scope.signal);
+    report.timings.push = since(tp);
+    report.timings.total = since(t0);
   }
   return report;
 }

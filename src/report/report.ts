@@ -73,7 +73,7 @@ export interface BuildReport {
   sbom: { format: 'CycloneDX 1.5'; packages: number; file?: string };
   /** --harden's steps; null without --harden. */
   harden: HardenReport | null;
-  timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; total: number };
+  timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; push?: number; total: number };
 }
 
 /** Decimal units, as `docker images` prints sizes. */
@@ -88,7 +88,7 @@ export function renderText(r: BuildReport): string {
   const t = r.timings;
   const lines = [
     '',
-    `slim ${r.status === 'ok' ? 'built' : r.status === 'over-budget' ? 'built, but OVER BUDGET:' : 'FAILED to verify'} ${r.output.ref ?? r.output.id.slice(7, 19)} from ${r.input.ref}`,
+    `slim ${r.status === 'ok' ? 'built' : r.status === 'over-budget' ? 'built, but OVER BUDGET:' : 'FAILED to verify'} ${r.output.ref ?? r.output.pushed?.[0]?.ref.replace(/@sha256:.*$/, '') ?? r.output.id.slice(7, 19)} from ${r.input.ref}`,
     `  size     ${formatBytes(r.input.size).padStart(9)} → ${formatBytes(r.output.size).padStart(9)}   (${r.reduction.sizeRatio.toFixed(1)}x smaller; layer ${formatBytes(r.output.layerSize)} gzip)`,
     `  files    ${String(r.input.files).padStart(9)} → ${String(r.output.files).padStart(9)}   (${r.reduction.filesRatio.toFixed(1)}x fewer)`,
     `  removed  ${r.removed.largestDirs.slice(0, 5).map((d) => `${d.path} ${formatBytes(d.bytes)}`).join(', ') || 'nothing'}`,
@@ -108,8 +108,8 @@ export function renderText(r: BuildReport): string {
     if (r.repair.added.length) lines.push(`  hint     keep them without repair next time: ${r.repair.added.slice(0, 3).map((a) => `--include ${a.path}`).join(' ')}${r.repair.added.length > 3 ? ' …' : ''}`);
   }
   for (const h of r.harden?.steps ?? []) lines.push(`  harden   ${h.result.padEnd(7)} ${h.step}: ${h.detail}`);
-  lines.push(`  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s${t.repair ? `, repair ${t.repair.toFixed(1)}s` : ''}, total ${t.total.toFixed(1)}s`);
-  for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) lines.push(`  written  ${w}`);
+  lines.push(`  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s${t.repair ? `, repair ${t.repair.toFixed(1)}s` : ''}${t.push ? `, push ${t.push.toFixed(1)}s` : ''}, total ${t.total.toFixed(1)}s`);
+  for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) if (!(r.output.pushed && w.startsWith('registry:'))) lines.push(`  written  ${w}`);
   for (const p of r.output.pushed ?? []) {
     lines.push(`  pushed   ${p.ref} (blobs: ${p.blobs.uploaded} uploaded, ${p.blobs.mounted} mounted, ${p.blobs.existed} already there)`);
     for (const a of p.attachments) lines.push(`  attached ${a.artifactType} ${a.digest} (${a.via})`);
