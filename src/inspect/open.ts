@@ -23,19 +23,29 @@ export interface ReadFromEngine {
   spool: ContentSpool;
 }
 
+export interface FoundImage {
+  /** As the user gave it. */
+  image: string;
+  inspect: ImageInspect;
+}
+
 /**
- * Read an image the way `slim build` does (docker save, streamed into a spool in a temp dir the
- * scope removes), accepting the same references; files and OCI layouts are loaded into the
- * engine first and removed again afterwards.
+ * Find an image by the references `slim build` accepts; files and OCI layouts are loaded into
+ * the engine first and removed again when the scope ends.
  */
-export async function readFromEngine(image: string, deps: EngineDeps, opts: { keepLayers?: boolean } = {}): Promise<ReadFromEngine> {
-  const { runtime, log, scope } = deps;
+export async function findImage(image: string, { runtime, scope }: EngineDeps): Promise<FoundImage> {
   await runtime.ping();
   const source = parseSourceRef(image);
   const ref = source.kind === 'engine' ? source.ref : await loadSource(source, runtime, scope);
   const inspect = await runtime.inspectImage(ref);
   // One line: scripts read the error, and there is nothing more to say than where to look.
   if (!inspect) throw new SlimError(`image ${ref} is not in the engine (docker image ls lists what is there)`, { code: 'IMAGE_NOT_FOUND' });
+  return { image, inspect };
+}
+
+/** Read an image the way `slim build` does: docker save, streamed into a spool in a temp dir the scope removes. */
+export async function readFromEngine(found: FoundImage, { runtime, log, scope }: EngineDeps, opts: { keepLayers?: boolean } = {}): Promise<ReadFromEngine> {
+  const { image, inspect } = found;
   log.step(`reading ${image} (${inspect.id.slice(7, 19)})`);
   const spool = await ContentSpool.create(await scope.tempDir());
   scope.defer('content spool', () => spool.close());

@@ -2,14 +2,14 @@ import { readPackageFiles } from '../closure/packages.js';
 import { analyseImage, type InspectReport } from './analyse.js';
 import { diffImages, type DiffInput, type DiffReport } from './diff.js';
 import { replayLayers } from './layers.js';
-import { readFromEngine, readText, sameSizeButDifferent, type EngineDeps } from './open.js';
+import { findImage, readFromEngine, readText, sameSizeButDifferent, type EngineDeps } from './open.js';
 
 const DPKG_STATUS = '/var/lib/dpkg/status';
 const APK_INSTALLED = '/lib/apk/db/installed';
 
 /** `slim inspect`: read the image with its layers kept apart, replay them, and analyse. */
 export async function inspectFromEngine(image: string, deps: EngineDeps, opts: { top?: number } = {}): Promise<InspectReport> {
-  const { inspect, img, spool } = await readFromEngine(image, deps, { keepLayers: true });
+  const { inspect, img, spool } = await readFromEngine(await findImage(image, deps), deps, { keepLayers: true });
   const layers = img.layers ?? [];
   const replay = replayLayers(layers.map((l) => l.entries));
   const [dpkgStatus, apkInstalled] = await Promise.all([readText(replay.index, spool, DPKG_STATUS), readText(replay.index, spool, APK_INSTALLED)]);
@@ -27,8 +27,11 @@ export async function inspectFromEngine(image: string, deps: EngineDeps, opts: {
 
 /** `slim diff`: both images read from the engine, equal-sized files compared byte for byte. */
 export async function diffFromEngine(imageA: string, imageB: string, deps: EngineDeps, opts: Pick<DiffInput, 'by' | 'depth'>): Promise<DiffReport> {
-  const a = await readFromEngine(imageA, deps);
-  const b = await readFromEngine(imageB, deps);
+  // Both are looked up before either is read: a wrong name fails at once.
+  const foundA = await findImage(imageA, deps);
+  const foundB = await findImage(imageB, deps);
+  const a = await readFromEngine(foundA, deps);
+  const b = await readFromEngine(foundB, deps);
   const differing = await sameSizeButDifferent(a.img.index, a.spool, b.img.index, b.spool);
   return diffImages({
     a: { ref: imageA, id: a.inspect.id, index: a.img.index, packages: await readPackageFiles(a.img.index, a.spool) },

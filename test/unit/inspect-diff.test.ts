@@ -102,7 +102,7 @@ describe('diff', () => {
   it('renders text', () => {
     const text = renderDiff(r);
     expect(text).toMatch(/^ {2}removed {4} +140 B in 4 files \(9 entries\)$/m);
-    expect(text).toMatch(/^ +70 B +0 B {2}\/usr\/share\/doc {2}\(2 files removed, 0 added, 0 kept\)$/m);
+    expect(text).toMatch(/^ +70 B +0 B {2}\/usr\/share\/doc {2}\(files: 2 removed, 0 added, 0 kept; entries: 4 removed, 0 added\)$/m);
     expect(text).toMatch(/^ {4}50% +100 B +1\/4 {2}coreutils$/m);
   });
 });

@@ -170,7 +170,7 @@ describe('inspect: the report', () => {
 
   it('renders text with the sizes formatted', () => {
     const text = renderInspect(report);
-    expect(text).toMatch(/efficiency {2}0\.\d{4}: 1\.5 kB wasted of /);
+    expect(text).toMatch(/efficiency {2}0\.257\d{3}: 1\.5 kB wasted of /);
     expect(text).toMatch(/^ {2}1 +0 B +20\.5 kB +0 +0 B {2}\/bin\/sh -c rm \/opt\/big \/data\/x$/m);
     expect(text).toMatch(/1\.0 kB {2}\/opt\/big {2}\(added in layer 0, deleted in layer 1\)/);
     expect(text).toMatch(/setid +\/usr\/bin\/su \(4755\), \/usr\/bin\/wall \(2755\)/);
