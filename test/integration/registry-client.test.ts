@@ -11,7 +11,8 @@ import { publishToRegistries } from '../../src/pipeline/publish.js';
 import { MediaType } from '../../src/image/types.js';
 import { sha256 } from '../../src/image/digest.js';
 import { silentLogger } from '../../src/log.js';
-import { SlimError } from '../../src/errors.js';
+import { InterruptedError, SlimError } from '../../src/errors.js';
+import { createServer, type AddressInfo } from 'node:net';
 import type { BuiltImage } from '../../src/pack/image-builder.js';
 import { failingProxy, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { mkBuiltImage } from '../helpers/built-image.js';
@@ -158,6 +159,26 @@ describe('registry client against a real registry (docker-registry 2.8)', () => 
       expect(await client.getManifest('broken/app', small.manifestDigest)).toBeUndefined();
     } finally {
       await proxy.stop();
+    }
+  });
+});
+
+describe('cancelling', () => {
+  it('an abort (Ctrl-C) during a push to a registry that hangs ends it at once with the abort reason', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const hung = createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    try {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new InterruptedError('SIGINT')), 300);
+      const t0 = Date.now();
+      const err = await publishToRegistries([{ host, repository: 'x/y', tag: 'z' }], small, undefined, { insecure: [], attach: false }, silentLogger, ac.signal).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InterruptedError);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => hung.close(r));
     }
   });
 });
