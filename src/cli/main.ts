@@ -54,10 +54,6 @@ const program = new Command('slim')
   .version(SLIM_VERSION)
   .option('-q, --quiet', 'print only warnings and errors')
   .option('--verbose', 'print debug output and stack traces')
-  .showHelpAfterError()
-  .exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);
-  })
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 const withGlobals = (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => runAction(action, { ...program.opts(), ...flags });
@@ -67,5 +63,11 @@ program.addCommand(lintCommand(withGlobals));
 program.addCommand(inspectCommand(withGlobals));
 program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
+
+// Commander's own errors (a missing argument, an unknown option, a bad choice) are usage errors:
+// exit 2 like slim's. Commands added with addCommand do not inherit the program's settings.
+for (const cmd of [program, ...program.commands]) {
+  cmd.showHelpAfterError().exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.usage));
+}
 
 await program.parseAsync(process.argv);

@@ -49,6 +49,15 @@ describe('bad input', () => {
     expect(r.stderr).toMatch(/slim: error: --smoke-timeout must be a positive number of seconds, not "soon"/);
   });
 
+  it("commander's own usage errors exit 2 on every command, with the help hint", async () => {
+    for (const args of [['attachments'], ['build', 'x', '--bogus'], ['lint', '--nope'], ['probe'], ['inspect'], ['diff', 'a'], ['no-such-command']]) {
+      const r = await runSlim(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^error: /);
+    }
+    expect((await runSlim(['build', '--help'])).code).toBe(0);
+  });
+
   it('Ctrl-C in the middle of the probe removes everything and sets no tag', async () => {
     const port = freePort();
     const tag = `slim-test/python-http:int-${port}`;

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode } from '../../errors.js';
 import { renderDiff } from '../../inspect/render.js';
-import { count, usageExits } from './inspect.js';
+import { count } from './inspect.js';
 
 interface DiffFlags {
   json?: boolean;
@@ -12,7 +12,7 @@ interface DiffFlags {
 }
 
 export function diffCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
-  return usageExits(new Command('diff'))
+  return new Command('diff')
     .description('what image B lacks from image A and what it adds, with sizes, by directory and by package of A (e.g. an image and its slim variant)')
     .argument('<a>', 'the first image, e.g. the original')
     .argument('<b>', 'the second image, e.g. its slim variant')

@@ -9,7 +9,7 @@ interface InspectFlags {
 }
 
 export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
-  return usageExits(new Command('inspect'))
+  return new Command('inspect')
     .description("show where an image's bytes are: layers with their instructions, bytes wasted on files later layers hid, largest directories, packages, shells, compilers, setuid files")
     .argument('<image>', 'image in the engine (or docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG])')
     .option('--json', 'print the report (slim.inspect/v1) as JSON')
@@ -23,14 +23,6 @@ export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<nu
         return ExitCode.ok;
       }, flags);
     });
-}
-
-/**
- * Commander's own errors (a missing argument, a bad choice) exit 2 like slim's usage errors. A
- * command added with addCommand does not inherit the program's exitOverride, so each sets it.
- */
-export function usageExits(cmd: Command): Command {
-  return cmd.showHelpAfterError().exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.usage));
 }
 
 export function count(flag: string, v: string): number {
