@@ -1,7 +1,8 @@
 import type { ImageConfig } from '../image/types.js';
 import { displayPath } from '../rootfs/entry.js';
 import type { TarEntry } from '../rootfs/flatten.js';
-import { countApkInstalled, countDpkgInstalled, largestDirs, setidIn, toolsIn, type DirSize, type SetidFile, type Tools } from './contents.js';
+import { parseApkVersions, parseDpkgStatus } from '../sbom/package-db.js';
+import { largestDirs, setidIn, toolsIn, type DirSize, type SetidFile, type Tools } from './contents.js';
 import { historyOfLayers, instructionOf, replayLayers, type Replay } from './layers.js';
 
 export interface InspectLayer {
@@ -119,8 +120,8 @@ export function analyseImage(input: InspectInput, replayed?: Replay): InspectRep
     efficiency: replay.layerFileBytes === 0 ? 1 : 1 - wastedBytes / replay.layerFileBytes,
     largestDirs: largestDirs(replay.index),
     packages: {
-      dpkg: input.packageDbs.dpkgStatus === undefined ? null : countDpkgInstalled(input.packageDbs.dpkgStatus),
-      apk: input.packageDbs.apkInstalled === undefined ? null : countApkInstalled(input.packageDbs.apkInstalled),
+      dpkg: input.packageDbs.dpkgStatus === undefined ? null : parseDpkgStatus(input.packageDbs.dpkgStatus).length,
+      apk: input.packageDbs.apkInstalled === undefined ? null : parseApkVersions(input.packageDbs.apkInstalled).length,
     },
     tools: toolsIn(replay.index),
     setid: setidIn(replay.index),

@@ -75,13 +75,3 @@ export function setidIn(index: FileIndex): SetidFile[] {
   }
   return out;
 }
-
-/** Packages dpkg calls installed: stanzas of /var/lib/dpkg/status whose Status is `install ok installed`. */
-export function countDpkgInstalled(status: string): number {
-  return status.split(/\n\s*\n/).filter((stanza) => /^Status:\s*install ok installed\s*$/m.test(stanza)).length;
-}
-
-/** Packages in apk's /lib/apk/db/installed: one stanza, with a `P:` line, each. */
-export function countApkInstalled(installed: string): number {
-  return installed.split('\n').filter((l) => l.startsWith('P:')).length;
-}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImageConfig } from '../../src/image/types.js';
 import { flatten, type TarEntry } from '../../src/rootfs/flatten.js';
 import { analyseImage } from '../../src/inspect/analyse.js';
-import { countApkInstalled, countDpkgInstalled } from '../../src/inspect/contents.js';
+import { parseApkVersions, parseDpkgStatus } from '../../src/sbom/package-db.js';
 import { historyOfLayers, instructionOf, replayLayers } from '../../src/inspect/layers.js';
 import { renderInspect } from '../../src/inspect/render.js';
 
@@ -110,10 +110,10 @@ describe('inspect: layer replay and wasted bytes', () => {
   });
 
   it('counts installed dpkg and apk packages', () => {
-    expect(countDpkgInstalled(DPKG_STATUS)).toBe(2);
-    expect(countDpkgInstalled('')).toBe(0);
+    expect(parseDpkgStatus(DPKG_STATUS).length).toBe(2);
+    expect(parseDpkgStatus('').length).toBe(0);
     const apk = 'C:Q1abc=\nP:musl\nV:1.2.4\nR:libc.so\n\nC:Q1def=\nP:busybox\nV:1.36\nF:bin\nR:busybox\n\n';
-    expect(countApkInstalled(apk)).toBe(2);
+    expect(parseApkVersions(apk).length).toBe(2);
   });
 });
 
