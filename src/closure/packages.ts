@@ -67,6 +67,8 @@ export function ownersByRealPath(index: FileIndex, packages: PackageFiles): Map<
     for (const p of paths) {
       const r = index.resolve(p, { followLast: false });
       if (!r.entry || r.entry.kind === 'dir') continue;
+      // Merged /usr: dpkg lists the directory /lib for many packages, and /lib is a symlink to one.
+      if (r.entry.kind === 'symlink' && index.resolve(p).entry?.kind === 'dir') continue;
       const list = owners.get(r.real);
       if (!list) owners.set(r.real, [pkg]);
       else if (!list.includes(pkg)) list.push(pkg);

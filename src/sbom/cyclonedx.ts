@@ -1,6 +1,6 @@
 import type { ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
-import type { PackageFiles } from '../closure/packages.js';
+import { ownersByRealPath, type PackageFiles } from '../closure/packages.js';
 import type { InstalledPackage, OsRelease } from './package-db.js';
 
 export interface SbomInput {
@@ -26,31 +26,23 @@ export interface PackageKept {
 
 /** Which of each package's files (regular files and symlinks, resolved as dpkg lists them through merged /usr) the slim image keeps. */
 export function packagesKept(input: Pick<SbomInput, 'index' | 'kept' | 'installed' | 'files'>): PackageKept[] {
-  const out: PackageKept[] = [];
-  for (const pkg of input.installed) {
-    const listed = input.files.get(pkg.name) ?? [];
-    const seen = new Set<ImagePath>();
-    let files = 0;
-    let filesKept = 0;
-    let bytes = 0;
-    let bytesKept = 0;
-    for (const p of listed) {
-      const r = input.index.resolve(p, { followLast: false });
-      if (!r.entry || r.entry.kind === 'dir' || seen.has(r.real)) continue;
-      // Merged /usr: dpkg lists /bin for every package with files there, and /bin is a symlink to a directory.
-      if (r.entry.kind === 'symlink' && input.index.resolve(p).entry?.kind === 'dir') continue;
-      seen.add(r.real);
-      const size = r.entry.kind === 'file' ? r.entry.size : 0;
-      files++;
-      bytes += size;
-      if (input.kept(r.real)) {
-        filesKept++;
-        bytesKept += size;
+  const rows = new Map(input.installed.map((pkg) => [pkg.name, { name: pkg.name, version: pkg.version, files: 0, filesKept: 0, bytes: 0, bytesKept: 0 }]));
+  for (const [real, owners] of ownersByRealPath(input.index, input.files)) {
+    const entry = input.index.get(real)!;
+    const size = entry.kind === 'file' ? entry.size : 0;
+    const kept = input.kept(real);
+    for (const name of owners) {
+      const row = rows.get(name);
+      if (!row) continue;
+      row.files++;
+      row.bytes += size;
+      if (kept) {
+        row.filesKept++;
+        row.bytesKept += size;
       }
     }
-    if (filesKept > 0) out.push({ name: pkg.name, version: pkg.version, files, filesKept, bytes, bytesKept });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...rows.values()].filter((r) => r.filesKept > 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** A package URL (purl spec): pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12. */

@@ -47,7 +47,7 @@ export async function mkLayer(specs: Spec[], opts: { gzip?: boolean } = {}): Pro
     };
     await new Promise<void>((resolve, reject) => {
       if (body) pack.entry(header, body, (err) => (err ? reject(err) : resolve()));
-      else pack.entry(header, (err) => (err ? reject(err) : resolve())).end();
+      else pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
     });
   }
   pack.finalize();

@@ -1,16 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
+import { NO_PACKAGE, type DiffReport } from '../../src/inspect/diff.js';
 import { ENGINE_PATHS, exportRootfs, type FsEntry } from '../helpers/rootfs.js';
 
 const madeTags: string[] = [];
+const scratch = mkdtempSync(join(tmpdir(), 'slim-build-test-'));
 afterAll(() => {
   removeImages(madeTags);
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 function curlSmoke(port: number, path: string, expect: string): string {
@@ -63,7 +66,8 @@ describe('slim build on real fixtures', () => {
     const port = freePort();
     const tag = `slim-test/${c.fixture}:slim-${port}`;
     madeTags.push(tag);
-    const r = await runSlim(['build', image, '--tag', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, c.path, c.expect), '--json']);
+    const sbomFile = join(scratch, `${c.fixture}.cdx.json`);
+    const r = await runSlim(['build', image, '--tag', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', curlSmoke(port, c.path, c.expect), '--json', '--sbom', sbomFile]);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code, r.stderr).toBe(0);
     const rep = r.report!;
@@ -81,6 +85,20 @@ describe('slim build on real fixtures', () => {
     const { slimFiles } = await expectFaithfulSubset(image, tag);
     expect(slimFiles).toBe(rep.output.files);
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+
+    // slim diff of the original and its slim variant agrees with the build's report and SBOM.
+    const d = await runSlim(['diff', image, tag, '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    const diff = JSON.parse(d.stdout) as DiffReport;
+    expect(diff.b.files).toBe(rep.output.files);
+    expect(diff.added.files + diff.changed.files).toBe(0);
+    expect(diff.removed.files + diff.unchanged.files).toBe(diff.a.files);
+    const sbom = JSON.parse(readFileSync(sbomFile, 'utf8')) as { components: { name: string }[] };
+    expect(sbom.components).toHaveLength(rep.sbom.packages);
+    const keptByDiff = (diff.packages ?? []).filter((p) => p.filesKept > 0 && p.name !== NO_PACKAGE).map((p) => p.name);
+    // The diff counts a file for the first package that lists it, the SBOM for all of them.
+    expect(sbom.components.map((x) => x.name)).toEqual(expect.arrayContaining(keptByDiff));
+    if (rep.sbom.packages > 0) expect(keptByDiff.length).toBeGreaterThan(0);
   });
 
   it('carries the original config over', async () => {

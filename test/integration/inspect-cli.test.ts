@@ -54,7 +54,7 @@ async function savedLayers(image: string): Promise<{ headers: Header[]; blobByte
       continue;
     }
     // Small entries are JSON (manifest, config) or a small layer; big ones are layers, streamed.
-    let body: Readable = entry;
+    let body: Readable = entry as unknown as Readable;
     if (size < 1 << 20) {
       const chunks: Buffer[] = [];
       for await (const c of entry) chunks.push(c as Buffer);

@@ -13,7 +13,7 @@ const dir = (name: string): TarEntry => ({ ...meta, name, type: 'directory', mod
 const symlink = (name: string, target: string): TarEntry => ({ ...meta, name, type: 'symlink', size: 0, linkname: target });
 const hardlink = (name: string, target: string): TarEntry => ({ ...meta, name, type: 'link', size: 0, linkname: target });
 
-/** A merged-/usr system with coreutils and bash; dpkg lists their programs under /bin. */
+/** A merged-/usr system with coreutils and bash; dpkg lists their programs under /bin, and the directory /bin itself. */
 const A = flatten([
   [
     symlink('bin', 'usr/bin'), dir('usr/'), dir('usr/bin/'), file('usr/bin/ls', 100, 0o755), file('usr/bin/cat', 50, 0o755), file('usr/bin/bash', 200, 0o755),
@@ -24,7 +24,7 @@ const A = flatten([
 ]);
 const packages = new Map([
   ['coreutils', ['/bin/ls', '/bin/cat', '/usr/share/doc/coreutils/copyright', '/usr/share/man/man1/ls.1.gz']],
-  ['bash', ['/bin/bash', '/usr/share/doc/bash/README']],
+  ['bash', ['/bin', '/bin/bash', '/usr/share/doc/bash/README']],
 ]);
 /** What a slim variant might keep: no cat, no docs or man pages, /etc/conf rewritten at the same size, and a new /app/new. */
 const B = flatten([
@@ -67,7 +67,7 @@ describe('diff', () => {
     expect(shallow.dirs!.groups.map((g) => [g.path, g.removed.bytes])).toEqual([['/usr', 140], ['/app', 0], ['/', 0]]);
   });
 
-  it("attributes A's files to the package that owns them, through the /bin link", () => {
+  it("attributes A's files to the package that owns them, through the /bin link, which no package owns", () => {
     expect(r.packages).toEqual([
       { name: 'coreutils', files: 4, filesKept: 1, filesRemoved: 3, bytes: 200, bytesKept: 100, bytesRemoved: 100, keptFraction: 0.5 },
       { name: 'bash', files: 2, filesKept: 1, filesRemoved: 1, bytes: 240, bytesKept: 200, bytesRemoved: 40, keptFraction: 200 / 240 },
