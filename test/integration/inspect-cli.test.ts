@@ -245,6 +245,37 @@ describe('slim diff, the command', () => {
   });
 });
 
+describe('images in files', () => {
+  it('inspects a docker-archive and an oci-archive as it inspects the image in the engine, and leaves neither loaded', async () => {
+    const tag = `slim-test/inspect-file:${suffix}`;
+    const dir = mkdtempSync(join(tmpdir(), 'slim-inspect-file-'));
+    try {
+      buildImage(tag, `FROM ${BASE}\nRUN echo one > /one && rm -rf /usr/share/doc\n`);
+      const id = docker(['image', 'inspect', '-f', '{{.Id}}', tag]).trim();
+      const fromEngine = JSON.parse((await runSlim(['inspect', tag, '--json'])).stdout) as InspectReport;
+      const dockerArchive = join(dir, 'image.tar');
+      const ociArchive = join(dir, 'image.oci.tar');
+      docker(['save', '-o', dockerArchive, tag]);
+      execFileSync('skopeo', ['copy', '-q', `docker-archive:${dockerArchive}`, `oci-archive:${ociArchive}:v1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      removeImages([tag]);
+      // skopeo writes the config anew in OCI form, so the image ID differs; the filesystem does not.
+      const comparable = (r: InspectReport) => ({ ...r, image: { ...r.image, ref: undefined, id: undefined }, layers: r.layers.map((l) => ({ ...l, archive: undefined })) });
+      for (const [ref, sameId] of [[`docker-archive:${dockerArchive}`, true], [`oci-archive:${ociArchive}:v1`, false]] as const) {
+        const r = await runSlim(['inspect', ref, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        const report = JSON.parse(r.stdout) as InspectReport;
+        expect(report.image.ref).toBe(ref);
+        if (sameId) expect(report.image.id).toBe(id);
+        expect(comparable(report), ref).toEqual(comparable(fromEngine));
+        expect(() => docker(['image', 'inspect', report.image.id]), `${ref} left ${report.image.id} in the engine`).toThrow();
+      }
+    } finally {
+      removeImages([tag]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('inspect and diff errors', () => {
   it('an image the engine does not have is a one-line error, exit 1', async () => {
     const missing = `slim-test/no-such-image:${suffix}`;
