@@ -5,7 +5,8 @@
  *      untraced vs each probe backend (median of --runs);
  *   2. what each backend sees: distinct paths, and kept files only one backend saw;
  *   3. read + pack vs `docker save` of the same image, with peak memory, on the largest fixture
- *      and on a synthetic image of --large-gb GB made here.
+ *      and on a synthetic image of --large-gb GB made here;
+ *   4. pushing a slim-made image to a local docker-registry vs `skopeo copy` of the same image.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,6 +32,7 @@ import { Selection } from '../closure/selection.js';
 import { planPack } from '../pack/plan.js';
 import { writeLayer } from '../pack/layer-writer.js';
 import type { AccessRecord } from '../trace/record.js';
+import { pushVsSkopeo } from './push.js';
 
 const log = createLogger({ level: 'warn' });
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -151,13 +153,13 @@ async function main(): Promise<void> {
     say('\n## 3. read + pack vs docker save (same image, same engine)');
     const biggest = await fixture(runtime, 'node-http', setup.signal);
     await readVsSave(runtime, biggest, 'node-http fixture', work);
-    if (LARGE_GB > 0) {
-      const big = await makeLargeImage(runtime, LARGE_GB, work);
-      try {
-        await readVsSave(runtime, big, `synthetic ${LARGE_GB} GB image`, work);
-      } finally {
-        await runtime.removeImage(big);
-      }
+    const big = LARGE_GB > 0 ? await makeLargeImage(runtime, LARGE_GB, work) : undefined;
+    try {
+      if (big) await readVsSave(runtime, big, `synthetic ${LARGE_GB} GB image`, work);
+      say('\n## 4. push to a registry vs skopeo copy (same image, same registry)');
+      await pushVsSkopeo(runtime, big ?? biggest, big ? `synthetic ${LARGE_GB} GB image, a quarter of its files` : 'node-http fixture, a quarter of its files', work, 3, log, say);
+    } finally {
+      if (big) await runtime.removeImage(big);
     }
   } finally {
     await setup.dispose();
