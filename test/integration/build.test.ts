@@ -7,6 +7,7 @@ import { docker, leftovers, removeImages } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 import { NO_PACKAGE, type DiffReport } from '../../src/inspect/diff.js';
+import { cycloneDxErrors } from '../helpers/cyclonedx.js';
 import { ENGINE_PATHS, exportRootfs, type FsEntry } from '../helpers/rootfs.js';
 
 const madeTags: string[] = [];
@@ -93,7 +94,9 @@ describe('slim build on real fixtures', () => {
     expect(diff.b.files).toBe(rep.output.files);
     expect(diff.added.files + diff.changed.files).toBe(0);
     expect(diff.removed.files + diff.unchanged.files).toBe(diff.a.files);
-    const sbom = JSON.parse(readFileSync(sbomFile, 'utf8')) as { components: { name: string }[] };
+    const sbomText = readFileSync(sbomFile, 'utf8');
+    expect(await cycloneDxErrors(sbomText)).toBeNull();
+    const sbom = JSON.parse(sbomText) as { components: { name: string }[] };
     expect(sbom.components).toHaveLength(rep.sbom.packages);
     const keptByDiff = (diff.packages ?? []).filter((p) => p.filesKept > 0 && p.name !== NO_PACKAGE).map((p) => p.name);
     // The diff counts a file for the first package that lists it, the SBOM for all of them.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseApkVersions, parseDpkgStatus, parseOsRelease } from '../../src/sbom/package-db.js';
 import { cycloneDx, packagesKept, purlOf } from '../../src/sbom/cyclonedx.js';
 import { mkLayer, readLayers } from '../helpers/layers.js';
+import { cycloneDxErrors } from '../helpers/cyclonedx.js';
 
 const STATUS = `Package: libc6
 Status: install ok installed
@@ -67,6 +68,9 @@ describe('CycloneDX of what remains', () => {
         type: 'library', 'bom-ref': 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12', name: 'libc6', version: '2.36-9+deb12u4', purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12',
         properties: [{ name: 'slim:files', value: '3' }, { name: 'slim:files-kept', value: '1' }, { name: 'slim:fraction-kept', value: '0.333' }, { name: 'slim:bytes-kept', value: '100' }],
       }]);
+      expect(await cycloneDxErrors(bom)).toBeNull();
+      // The validator is not lenient: a component type the schema lacks is refused.
+      expect(await cycloneDxErrors({ ...bom, components: [{ ...(bom.components as object[])[0], type: 'package' }] })).not.toBeNull();
     } finally {
       await cleanup();
     }
