@@ -41,7 +41,7 @@ export async function exportRootfs(image: string): Promise<Map<string, FsEntry>>
     }
     return out;
   } finally {
-    docker(['rm', '-f', id]);
+    docker(['rm', '-f', '-v', id]);
   }
 }
 

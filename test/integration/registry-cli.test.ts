@@ -72,7 +72,7 @@ describe('slim build --output registry: a CI stage end to end', () => {
     try {
       expect(await waitForHttp(`http://127.0.0.1:${runPort}/health`, 30)).toMatch(/ok/);
     } finally {
-      docker(['rm', '-f', id]);
+      docker(['rm', '-f', '-v', id]);
     }
 
     // slim attachments lists and fetches what was attached, each file checked against its digest.
