@@ -1,3 +1,4 @@
+import type { Compression } from '../sources/peek.js';
 import type { ImageConfig } from '../image/types.js';
 import { displayPath } from '../rootfs/entry.js';
 import type { TarEntry } from '../rootfs/flatten.js';
@@ -17,7 +18,7 @@ export interface InspectLayer {
   /** Content bytes, counted as `docker history` counts them (files, a hard link once, symlink targets). */
   bytes: number;
   /** The layer blob as it was read from the engine's archive. */
-  archive: { bytes: number; format: 'tar' | 'tar+gzip' };
+  archive: { bytes: number; format: 'tar' | 'tar+gzip' | 'tar+zstd' };
   files: number;
   entries: number;
   whiteouts: number;
@@ -60,9 +61,9 @@ export interface InspectReport {
 
 export interface LayerInput {
   entries: readonly TarEntry[];
-  /** The blob's size as read, and whether it was gzip; unknown for layers made in memory. */
+  /** The blob's size as read, and how it was compressed; unknown for layers made in memory. */
   archiveBytes?: number;
-  gzip?: boolean;
+  compression?: Compression;
 }
 
 export interface InspectInput {
@@ -100,7 +101,7 @@ export function analyseImage(input: InspectInput, replayed?: Replay): InspectRep
         instruction: instructionOf(h),
         created: h?.created ?? null,
         bytes: c.bytes,
-        archive: { bytes: l.archiveBytes ?? 0, format: l.gzip ? 'tar+gzip' : 'tar' },
+        archive: { bytes: l.archiveBytes ?? 0, format: l.compression === 'gzip' || l.compression === 'zstd' ? `tar+${l.compression}` : 'tar' },
         files: c.files,
         entries: c.entries,
         whiteouts: c.whiteouts,

@@ -8,7 +8,7 @@ import { flatten } from '../rootfs/flatten.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ContentSpool } from './content-spool.js';
 import { readLayerTar } from './layer-tar.js';
-import { isGzip, isTar, peek } from './peek.js';
+import { compressionOf, isTar, peek, type Compression } from './peek.js';
 import { SlimError } from '../errors.js';
 import { joinInside, parentOf } from '../rootfs/safe-path.js';
 
@@ -26,9 +26,9 @@ export interface ReadImage {
 /** One layer as it came out of the archive. */
 export interface LayerRead {
   entries: TarEntry[];
-  /** The size of the layer blob in the archive, as stored (gzip or plain tar). */
+  /** The size of the layer blob in the archive, as stored (plain tar, gzip or zstd). */
   archiveBytes: number;
-  gzip: boolean;
+  compression: Compression;
 }
 
 const MAX_JSON = 16 * 1024 * 1024;
@@ -41,7 +41,7 @@ const MAX_JSON = 16 * 1024 * 1024;
 export async function readImageArchive(input: Readable, spool: ContentSpool, label: string, opts: { keepLayers?: boolean } = {}): Promise<ReadImage> {
   const blobs = new Map<string, Buffer>();
   const layers = new Map<string, TarEntry[]>();
-  const blobInfo = new Map<string, { archiveBytes: number; gzip: boolean }>();
+  const blobInfo = new Map<string, { archiveBytes: number; compression: Compression }>();
   const aliases = new Map<string, string>();
   const extract = tar.extract();
   const feeding = pipeline(input, extract);
@@ -61,9 +61,10 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
         continue;
       }
       const { head, stream } = await peek(item as unknown as Readable, 512);
-      if (isTar(head) || isGzip(head)) {
+      const compression = compressionOf(head);
+      if (isTar(head) || compression !== 'none') {
         layers.set(name, await readLayerTar(stream, layerNo++, spool, `layer ${name} of ${label}`));
-        blobInfo.set(name, { archiveBytes: item.header.size ?? 0, gzip: isGzip(head) });
+        blobInfo.set(name, { archiveBytes: item.header.size ?? 0, compression });
       } else if ((item.header.size ?? 0) <= MAX_JSON) {
         const chunks: Buffer[] = [];
         for await (const c of stream) chunks.push(c as Buffer);
@@ -79,7 +80,7 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
   }
   const lookup = (n: string) => blobs.get(n) ?? blobs.get(aliases.get(n) ?? '');
   const layerOf = (n: string) => layers.get(n) ?? layers.get(aliases.get(n) ?? '');
-  const infoOf = (n: string) => blobInfo.get(n) ?? blobInfo.get(aliases.get(n) ?? '') ?? { archiveBytes: 0, gzip: false };
+  const infoOf = (n: string) => blobInfo.get(n) ?? blobInfo.get(aliases.get(n) ?? '') ?? { archiveBytes: 0, compression: 'none' as const };
 
   const { configName, layerNames } = findManifest(blobs, lookup, label);
   const configRaw = lookup(configName);

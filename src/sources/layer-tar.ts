@@ -5,6 +5,7 @@ import { byteExact, type PaxRecords } from '../tar/pax.js';
 import type { TarEntry } from '../rootfs/flatten.js';
 import type { ContentSpool } from './content-spool.js';
 import { isGzip, isZstd, peek } from './peek.js';
+import { zstdDecompress } from './zstd.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
 
 const typeMap: Record<string, TarEntry['type']> = {
@@ -19,16 +20,15 @@ const typeMap: Record<string, TarEntry['type']> = {
 };
 
 /**
- * Read one layer (plain or gzip tar), streaming: headers are returned, file bytes go to the spool.
+ * Read one layer (plain, gzip or zstd tar), streaming: headers are returned, file bytes go to the spool.
  * Names, PAX records included, are read as byte strings (latin1): names that are not UTF-8 and
  * binary xattrs (security.capability) survive unchanged.
  */
 export async function readLayerTar(input: Readable, layer: number, spool: ContentSpool, label: string): Promise<TarEntry[]> {
   const { head, stream } = await peek(input, 4);
-  if (isZstd(head)) throw new SlimError(`${label} is zstd-compressed, which slim cannot read yet`, { code: 'UNSUPPORTED_LAYER' });
-  const source = isGzip(head) ? stream.pipe(createGunzip()) : stream;
+  const decompress = isGzip(head) ? createGunzip() : isZstd(head) ? zstdDecompress(label) : undefined;
   const extract = byteExact();
-  const feeding = pipeline(source, extract);
+  const feeding = decompress ? pipeline(stream, decompress, extract) : pipeline(stream, extract);
   // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
   feeding.catch(() => {});
   const entries: TarEntry[] = [];

@@ -34,6 +34,12 @@ export function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+export function compressionOf(head: Buffer): Compression {
+  return isGzip(head) ? 'gzip' : isZstd(head) ? 'zstd' : 'none';
+}
+
 export function isZstd(head: Buffer): boolean {
   return head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528;
 }

@@ -1,3 +1,5 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkLayer, readLayers, type Spec } from '../helpers/layers.js';
 import type { FileEntry } from '../../src/rootfs/entry.js';
@@ -107,6 +109,24 @@ describe('flatten', () => {
     const r = await readLayers([gz]);
     cleanups.push(r.cleanup);
     expect(r.index.get('/' + long)?.kind).toBe('file');
+  });
+
+  it('reads zstd layers (as docker save of a containerd image store may give them), bytes intact', async () => {
+    const big = randomBytes(3 << 20);
+    const plain = await mkLayer([{ path: 'data/' }, { path: 'data/big.bin', body: big }, { path: 'data/note', body: 'hello' }, { path: 'data/link', type: 'symlink', linkname: 'note' }]);
+    const zst = execFileSync('zstd', ['-q', '-c', '-3'], { input: plain, maxBuffer: 64 << 20 });
+    expect(zst.readUInt32LE(0)).toBe(0xfd2fb528);
+    const r = await readLayers([zst]);
+    cleanups.push(r.cleanup);
+    const e = r.index.get('/data/big.bin')!;
+    expect(e.kind === 'file' && (await r.spool.read(e)).equals(big)).toBe(true);
+    expect(r.index.resolve('/data/link').entry?.kind).toBe('file');
+    // A damaged zstd stream is a clear error, not a hang or a partial image.
+    const cut = Buffer.from(zst.subarray(0, zst.length >> 1));
+    await expect(readLayers([cut])).rejects.toThrow(/^layer 0 is not a readable tar archive: /);
+    // ...and leaves no zstd process behind.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(spawnSync('pgrep', ['-x', '-P', String(process.pid), 'zstd']).stdout.toString()).toBe('');
   });
 
   it('keeps names that are not UTF-8 byte for byte', async () => {

@@ -123,7 +123,7 @@ describe('inspect: the report', () => {
   const report = analyseImage({
     image: { ref: 'test:1', id: 'sha256:' + 'f'.repeat(64) },
     config,
-    layers: layers.map((entries, i) => ({ entries, archiveBytes: 10_240 * (i + 1), gzip: i === 1 })),
+    layers: layers.map((entries, i) => ({ entries, archiveBytes: 10_240 * (i + 1), compression: i === 1 ? ('gzip' as const) : ('none' as const) })),
     packageDbs: { dpkgStatus: DPKG_STATUS },
   });
 
