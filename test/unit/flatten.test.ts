@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SlimError } from '../../src/errors.js';
 import { mkLayer, readLayers, type Spec } from '../helpers/layers.js';
 import type { FileEntry } from '../../src/rootfs/entry.js';
 import type { FileIndex } from '../../src/rootfs/file-index.js';
@@ -127,6 +128,20 @@ describe('flatten', () => {
     // ...and leaves no zstd process behind.
     await new Promise((r) => setTimeout(r, 200));
     expect(spawnSync('pgrep', ['-x', '-P', String(process.pid), 'zstd']).stdout.toString()).toBe('');
+  });
+
+  it('without the zstd program (and no zstd in Node), a zstd layer is a one-line error that says what to install', async () => {
+    const zst = execFileSync('zstd', ['-q', '-c'], { input: await mkLayer([{ path: 'f', body: 'x' }]) });
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const err = (await readLayers([zst]).then(() => undefined, (e: unknown) => e)) as SlimError;
+      expect(err).toBeInstanceOf(SlimError);
+      expect(err.message).toBe('layer 0 is zstd-compressed and this Node has no zstd; the zstd program is needed');
+      expect(err.hint).toMatch(/apt-get install zstd/);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('keeps names that are not UTF-8 byte for byte', async () => {
