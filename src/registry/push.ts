@@ -5,7 +5,8 @@ import { MediaType, type Digest } from '../image/types.js';
 import { sha256 } from '../image/digest.js';
 import { progressBar } from '../progress.js';
 import { type BlobSource, type ManifestRef, type RegistryClient } from './client.js';
-import { artifactManifest, EMPTY_CONFIG, referrersTag, withReferrer, type ArtifactFile } from './artifact.js';
+import { artifactManifest, EMPTY_CONFIG, referrersTag, type ArtifactFile } from './artifact.js';
+import { addReferrer } from './referrers-tag.js';
 
 export type BlobOutcome = 'uploaded' | 'exists' | 'mounted';
 
@@ -75,8 +76,13 @@ export async function attachArtifact(client: RegistryClient, repo: string, subje
   const put = await client.putManifest(repo, artifact.digest, MediaType.ociManifest, artifact.raw);
   if (put.subject) return { digest: artifact.digest, artifactType, via: 'referrers-api' };
   const tag = referrersTag(subject.digest);
-  const existing = await client.getManifest(repo, tag, MediaType.ociIndex);
-  await client.putManifest(repo, tag, MediaType.ociIndex, withReferrer(existing?.raw, artifact));
+  await addReferrer(
+    {
+      get: async () => (await client.getManifest(repo, tag, MediaType.ociIndex))?.raw,
+      put: async (raw) => void (await client.putManifest(repo, tag, MediaType.ociIndex, raw)),
+    },
+    artifact,
+  );
   return { digest: artifact.digest, artifactType, via: 'tag-schema' };
 }
 

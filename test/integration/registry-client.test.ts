@@ -117,6 +117,17 @@ describe('registry client against a real registry (docker-registry 2.8)', () => 
     expect((await listAttachments(client, { host: reg.host, repository: 'att/app', tag: 'v1' })).attachments).toHaveLength(2);
   });
 
+  it('parallel jobs attaching to the same image all end up in the referrers index', async () => {
+    const client = new RegistryClient(reg.host, quick);
+    const pushed = await pushImage(client, 'race/app', small);
+    // Separate clients, as separate CI jobs would be.
+    const attached = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) => attachArtifact(new RegistryClient(reg.host, quick), 'race/app', pushed.manifest, ArtifactType.evidence, [{ title: 'report.json', mediaType: FileType.report, data: Buffer.from(`{"job":${n}}`) }], {})),
+    );
+    const index = JSON.parse(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/race/app:${referrersTag(small.manifestDigest)}`)) as { manifests: { digest: string }[] };
+    expect(index.manifests.map((m) => m.digest).sort()).toEqual(attached.map((a) => a.digest).sort());
+  });
+
   it('a registry failing mid-upload: retried on a fresh session, then pushed', async () => {
     const proxy = await failingProxy(reg, { times: 2, afterBytes: 50_000 });
     try {

@@ -8,6 +8,7 @@ import { parseChallenge, tokenUrl } from '../../src/registry/challenge.js';
 import { findCredentials } from '../../src/registry/credentials.js';
 import { artifactLayers, artifactManifest, referrersOf, referrersTag, safeFileName, withReferrer } from '../../src/registry/artifact.js';
 import { parseOutputRef } from '../../src/sinks/output.js';
+import { addReferrer } from '../../src/registry/referrers-tag.js';
 import { sha256 } from '../../src/image/digest.js';
 
 const D = `sha256:${'ab'.repeat(32)}` as const;
@@ -99,6 +100,32 @@ describe('artifacts and the referrers tag schema', () => {
     const both = withReferrer(withReferrer(once, b), a);
     expect(referrersOf(both).map((d) => [d.artifactType, d.digest])).toEqual([['t/b', b.digest], ['t/a', a.digest]]);
     expect(() => referrersOf(Buffer.from('{}'))).toThrow(/no manifests list/);
+  });
+
+  it('a referrer another job overwrote is merged in again; one that keeps losing is an error', async () => {
+    const mine = artifactManifest('t/mine', files, subject, {});
+    const theirs = artifactManifest('t/theirs', files, subject, {});
+    // The other job read the index before this one wrote, and writes its own after: the first write is lost.
+    let stored: Buffer | undefined;
+    let raced = false;
+    const store = {
+      get: async () => stored,
+      put: async (raw: Buffer) => {
+        stored = raw;
+        if (!raced) {
+          raced = true;
+          stored = withReferrer(undefined, theirs);
+        }
+      },
+    };
+    const noPause = async () => {};
+    expect(await addReferrer(store, mine, { settle: noPause })).toBe(2);
+    expect(referrersOf(stored!).map((d) => d.artifactType)).toEqual(['t/theirs', 't/mine']);
+    // Already listed: nothing is written.
+    expect(await addReferrer(store, mine, { settle: noPause })).toBe(0);
+    // A writer that always wins: a clear error after the rounds, not a silent success.
+    const hostile = { get: async () => withReferrer(undefined, theirs), put: async () => {} };
+    await expect(addReferrer(hostile, mine, { settle: noPause, rounds: 3 })).rejects.toThrow(/kept losing artifact sha256:[0-9a-f]{64} to concurrent writers \(3 writes\)/);
   });
 
   it('a fetched file is named by its title, never outside the directory', () => {
