@@ -111,7 +111,7 @@ export class RegistryClient {
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) {
         this.opts.onRetry?.(`uploading ${short(blob.digest)}`, attempt, (lastError as Error).message);
-        await sleep(retryDelayMs * 2 ** (attempt - 1), undefined, this.opts.signal ? { signal: this.opts.signal } : undefined);
+        await this.backoff(retryDelayMs * 2 ** (attempt - 1));
       }
       try {
         const start = attempt === 0 && session ? session : await this.startUpload(repo);
@@ -289,7 +289,7 @@ export class RegistryClient {
     const creds = await this.creds();
     if (c.scheme === 'basic') {
       if (!creds) throw noCredentials(this.host);
-      return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      return basic(creds);
     }
     if (scopes.length === 0) return undefined;
     const key = [...scopes].sort().join(' ');
@@ -301,46 +301,31 @@ export class RegistryClient {
     return `Bearer ${token}`;
   }
 
+  /** A token from the realm the challenge names; transient failures are retried as any request. */
   private async fetchToken(c: Challenge, scopes: string[], creds: Credentials | null): Promise<string> {
     const url = tokenUrl(c, scopes);
-    const auth = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
-    let lastErr: unknown;
-    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-      if (attempt > 0) await this.backoff(this.opts.retryDelayMs * 2 ** (attempt - 1));
-      let res: HttpResponse;
-      try {
-        res = await send({ method: 'GET', url, headers: auth ? { authorization: auth } : {}, idleTimeoutMs: this.opts.idleTimeoutMs, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
-      } catch (err) {
-        if (!(err instanceof NetworkError)) throw err;
-        lastErr = err;
-        continue;
-      }
-      if (res.status === 200) {
-        const j = JSON.parse((await readBody(res)).toString('utf8')) as { token?: string; access_token?: string };
-        const token = j.token ?? j.access_token;
-        if (!token) throw new SlimError(`the token service ${url.host} answered without a token`, { code: 'REGISTRY_AUTH' });
-        return token;
-      }
-      if (TRANSIENT.has(res.status)) {
-        discard(res);
-        lastErr = new Error(`HTTP ${res.status}`);
-        continue;
-      }
+    const headers = creds ? { authorization: basic(creds) } : undefined;
+    const res = await this.request({ method: 'GET', url, ...(headers ? { headers } : {}), scopes: [], ok: [200, 401, 403], anonymous: true, what: `getting a token from ${url.host}` });
+    if (res.status !== 200) {
       discard(res);
-      if (res.status === 401 || res.status === 403) {
-        throw creds
-          ? new SlimError(`the token service ${url.host} rejected the credentials for ${this.host} (from ${creds.source})`, { code: 'REGISTRY_AUTH', hint: 'check the user and password or token; `docker login` stores them' })
-          : noCredentials(this.host);
-      }
-      throw new SlimError(`the token service ${url.host} answered HTTP ${res.status}`, { code: 'REGISTRY_AUTH' });
+      throw creds
+        ? new SlimError(`the token service ${url.host} rejected the credentials for ${this.host} (from ${creds.source})`, { code: 'REGISTRY_AUTH', hint: 'check the user and password or token; `docker login` stores them' })
+        : noCredentials(this.host);
     }
-    throw unreachable(url.host, 'getting a token', lastErr as Error);
+    const j = JSON.parse((await readBody(res)).toString('utf8')) as { token?: string; access_token?: string };
+    const token = j.token ?? j.access_token;
+    if (!token) throw new SlimError(`the token service ${url.host} answered without a token`, { code: 'REGISTRY_AUTH' });
+    return token;
   }
 
   private async creds(): Promise<Credentials | null> {
     if (this.credentials === undefined) this.credentials = (await findCredentials(this.host, this.opts.env)) ?? null;
     return this.credentials;
   }
+}
+
+function basic(creds: Credentials): string {
+  return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
 }
 
 function short(d: string): string {
