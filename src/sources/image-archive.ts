@@ -40,8 +40,7 @@ const MAX_JSON = 16 * 1024 * 1024;
  */
 export async function readImageArchive(input: Readable, spool: ContentSpool, label: string, opts: { keepLayers?: boolean } = {}): Promise<ReadImage> {
   const blobs = new Map<string, Buffer>();
-  const layers = new Map<string, TarEntry[]>();
-  const blobInfo = new Map<string, { archiveBytes: number; compression: Compression }>();
+  const layers = new Map<string, LayerRead>();
   const aliases = new Map<string, string>();
   const extract = tar.extract();
   const feeding = pipeline(input, extract);
@@ -63,8 +62,8 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
       const { head, stream } = await peek(item as unknown as Readable, 512);
       const compression = compressionOf(head);
       if (isTar(head) || compression !== 'none') {
-        layers.set(name, await readLayerTar(stream, layerNo++, spool, `layer ${name} of ${label}`));
-        blobInfo.set(name, { archiveBytes: item.header.size ?? 0, compression });
+        const entries = await readLayerTar(stream, layerNo++, spool, `layer ${name} of ${label}`);
+        layers.set(name, { entries, archiveBytes: item.header.size ?? 0, compression });
       } else if ((item.header.size ?? 0) <= MAX_JSON) {
         const chunks: Buffer[] = [];
         for await (const c of stream) chunks.push(c as Buffer);
@@ -80,25 +79,24 @@ export async function readImageArchive(input: Readable, spool: ContentSpool, lab
   }
   const lookup = (n: string) => blobs.get(n) ?? blobs.get(aliases.get(n) ?? '');
   const layerOf = (n: string) => layers.get(n) ?? layers.get(aliases.get(n) ?? '');
-  const infoOf = (n: string) => blobInfo.get(n) ?? blobInfo.get(aliases.get(n) ?? '') ?? { archiveBytes: 0, compression: 'none' as const };
 
   const { configName, layerNames } = findManifest(blobs, lookup, label);
   const configRaw = lookup(configName);
   if (!configRaw) throw new SlimError(`${label} has no config blob ${configName}`, { code: 'BAD_ARCHIVE' });
   const ordered = layerNames.map((n) => {
-    const entries = layerOf(n);
-    if (!entries) throw new SlimError(`${label} lacks layer ${n}`, { code: 'BAD_ARCHIVE' });
-    return entries;
+    const layer = layerOf(n);
+    if (!layer) throw new SlimError(`${label} lacks layer ${n}`, { code: 'BAD_ARCHIVE' });
+    return layer;
   });
   // Layers were numbered in archive order; renumber them in image order so entries say which layer they came from.
-  const renumbered = ordered.map((entries, i) => entries.map((e) => (e.at ? { ...e, at: { ...e.at, layer: i } } : e)));
+  const renumbered = ordered.map((l, i) => ({ ...l, entries: l.entries.map((e) => (e.at ? { ...e, at: { ...e.at, layer: i } } : e)) }));
   return {
     config: JSON.parse(configRaw.toString('utf8')) as ImageConfig,
     configRaw,
     configDigest: `sha256:${createHash('sha256').update(configRaw).digest('hex')}`,
     layerCount: ordered.length,
-    index: flatten(renumbered),
-    ...(opts.keepLayers ? { layers: renumbered.map((entries, i) => ({ entries, ...infoOf(layerNames[i]!) })) } : {}),
+    index: flatten(renumbered.map((l) => l.entries)),
+    ...(opts.keepLayers ? { layers: renumbered } : {}),
   };
 }
 

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { flatten, type TarEntry } from '../../src/rootfs/flatten.js';
+import { flatten } from '../../src/rootfs/flatten.js';
+import { dir, file, hardlink, symlink } from '../helpers/tar-entries.js';
 import { diffImages, dirAtDepth, NO_PACKAGE } from '../../src/inspect/diff.js';
 import { renderDiff } from '../../src/inspect/render.js';
-
-let offset = 0;
-const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 1_700_000_000 };
-const file = (name: string, size: number, mode = 0o644): TarEntry => {
-  offset += size + 1;
-  return { ...meta, name, type: 'file', mode, size, at: { layer: 0, offset, size } };
-};
-const dir = (name: string): TarEntry => ({ ...meta, name, type: 'directory', mode: 0o755, size: 0 });
-const symlink = (name: string, target: string): TarEntry => ({ ...meta, name, type: 'symlink', size: 0, linkname: target });
-const hardlink = (name: string, target: string): TarEntry => ({ ...meta, name, type: 'link', size: 0, linkname: target });
 
 /** A merged-/usr system with coreutils and bash; dpkg lists their programs under /bin, and the directory /bin itself. */
 const A = flatten([

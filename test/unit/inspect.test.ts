@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageConfig } from '../../src/image/types.js';
 import { flatten, type TarEntry } from '../../src/rootfs/flatten.js';
+import { dir, file, hardlink, symlink, whiteout } from '../helpers/tar-entries.js';
 import { analyseImage } from '../../src/inspect/analyse.js';
 import { parseApkVersions, parseDpkgStatus } from '../../src/sbom/package-db.js';
 import { historyOfLayers, instructionOf, replayLayers } from '../../src/inspect/layers.js';
 import { renderInspect } from '../../src/inspect/render.js';
-
-let offset = 0;
-const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 1_700_000_000 };
-const file = (name: string, size: number, mode = 0o644): TarEntry => {
-  offset += size + 1;
-  return { ...meta, name, type: 'file', mode, size, at: { layer: 0, offset, size } };
-};
-const dir = (name: string): TarEntry => ({ ...meta, name, type: 'directory', mode: 0o755, size: 0 });
-const symlink = (name: string, target: string): TarEntry => ({ ...meta, name, type: 'symlink', size: 0, linkname: target });
-const hardlink = (name: string, target: string): TarEntry => ({ ...meta, name, type: 'link', size: 0, linkname: target });
-const whiteout = (name: string): TarEntry => ({ ...meta, name, type: 'character-device', size: 0 });
 
 const DPKG_STATUS = [
   'Package: bash\nStatus: install ok installed\nVersion: 5.2\nDescription: GNU shell\n the shell\n .\n more',
