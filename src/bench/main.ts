@@ -29,10 +29,9 @@ import { runProbe, type ProbeBackend } from '../probe/run-probe.js';
 import { resolveUser } from '../closure/users.js';
 import { computeClosure } from '../closure/closure.js';
 import { Selection } from '../closure/selection.js';
-import { planPack } from '../pack/plan.js';
-import { writeLayer } from '../pack/layer-writer.js';
 import type { AccessRecord } from '../trace/record.js';
 import { pushVsSkopeo } from './push.js';
+import { packEveryNth } from './pack-sample.js';
 
 const log = createLogger({ level: 'warn' });
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -171,7 +170,7 @@ async function readVsSave(runtime: Runtime, image: string, label: string, work: 
   const saves: number[] = [];
   const reads: number[] = [];
   let rss = 0;
-  let kept = 0;
+  let files = 0;
   for (let i = 0; i < 3; i++) {
     let t = Date.now();
     const s = await runtime.saveImage(image, new AbortController().signal);
@@ -180,14 +179,8 @@ async function readVsSave(runtime: Runtime, image: string, label: string, work: 
     const scope = new Scope();
     try {
       t = Date.now();
-      const { img, spool, tmp } = await openImage(image, { runtime, log, scope });
-      // Pack what a typical slim run keeps: every 20th file and its parents (about 5%).
-      const sel = new Selection();
-      let n = 0;
-      for (const e of img.index.sorted()) if (e.kind === 'dir' || (e.kind === 'file' && n++ % 20 === 0)) sel.add(e.path, { why: 'traced' });
-      kept = n;
-      const plan = planPack(img.index, sel, img.config, { provenance: { sourceName: image, sourceDigest: img.configDigest, slimVersion: 'bench', probe: 'none' } });
-      await writeLayer(plan, spool, join(tmp, 'bench.tgz'), scope.signal);
+      // What a typical slim run keeps: every 20th file and its parents (about 5%).
+      files = (await packEveryNth(image, await openImage(image, { runtime, log, scope }), 20, scope.signal)).imageFiles;
       reads.push((Date.now() - t) / 1000);
       rss = Math.max(rss, process.resourceUsage().maxRSS / 1024);
     } finally {
@@ -195,7 +188,7 @@ async function readVsSave(runtime: Runtime, image: string, label: string, work: 
     }
   }
   const inspect = await runtime.inspectImage(image);
-  say(`  ${label} (${((inspect?.size ?? 0) / 1e6).toFixed(0)} MB, ${kept} files): docker save ${median(saves).toFixed(2)} s, slim read+pack ${median(reads).toFixed(2)} s, ratio ${(median(reads) / median(saves)).toFixed(2)}x; peak RSS of this process so far ${rss.toFixed(0)} MB`);
+  say(`  ${label} (${((inspect?.size ?? 0) / 1e6).toFixed(0)} MB, ${files} files): docker save ${median(saves).toFixed(2)} s, slim read+pack ${median(reads).toFixed(2)} s, ratio ${(median(reads) / median(saves)).toFixed(2)}x; peak RSS of this process so far ${rss.toFixed(0)} MB`);
   void work;
 }
 

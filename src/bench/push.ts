@@ -7,10 +7,8 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
 import { Scope } from '../pipeline/scope.js';
 import { openImage } from '../pipeline/build.js';
-import { Selection } from '../closure/selection.js';
-import { planPack } from '../pack/plan.js';
-import { writeLayer } from '../pack/layer-writer.js';
 import { buildImage } from '../pack/image-builder.js';
+import { packEveryNth } from './pack-sample.js';
 import { writeOutput } from '../sinks/output.js';
 import { publishToRegistries } from '../pipeline/publish.js';
 
@@ -57,12 +55,8 @@ export async function pushVsSkopeo(runtime: Runtime, image: string, label: strin
   }
   const scope = new Scope();
   try {
-    const { img, spool, tmp } = await openImage(image, { runtime, log, scope });
-    const sel = new Selection();
-    let n = 0;
-    for (const e of img.index.sorted()) if (e.kind === 'dir' || (e.kind === 'file' && n++ % 4 === 0)) sel.add(e.path, { why: 'traced' });
-    const plan = planPack(img.index, sel, img.config, { provenance: { sourceName: image, sourceDigest: img.configDigest, slimVersion: 'bench', probe: 'none' } });
-    const built = buildImage(plan, await writeLayer(plan, spool, join(tmp, 'push.tgz'), scope.signal));
+    const { plan, layer } = await packEveryNth(image, await openImage(image, { runtime, log, scope }), 4, scope.signal);
+    const built = buildImage(plan, layer);
     const layout = join(work, 'push-layout');
     await writeOutput({ kind: 'oci', dir: layout, tag: 'bench' }, built, image);
     // A fresh registry for every push: skopeo remembers where it pushed a blob and would mount it.

@@ -33,32 +33,31 @@ export interface Pushed {
  * failure anywhere leaves nothing under the tag. Repositories on one host share blobs by mounts.
  */
 export async function publishToRegistries(targets: (RegistryRef & { tag: string })[], img: BuiltImage, evidence: Evidence | undefined, opts: RegistryOptions, log: Logger, signal: AbortSignal): Promise<Pushed[]> {
-  const clients = new Map<string, RegistryClient>();
-  const pushedRepos = new Map<string, string[]>();
+  // One client per host (its tokens are reused), and the repositories it has pushed to, to mount from.
+  const hosts = new Map<string, { client: RegistryClient; repos: string[] }>();
   const out: Pushed[] = [];
   for (const ref of targets) {
     const name = formatRegistryRef(ref);
-    let client = clients.get(ref.host);
-    if (!client) {
-      client = new RegistryClient(ref.host, { insecure: opts.insecure.includes(ref.host), signal, onRetry: (what, n, why) => log.warn(`${ref.host}: ${what} failed (${why}); retry ${n}`) });
-      clients.set(ref.host, client);
+    let host = hosts.get(ref.host);
+    if (!host) {
+      host = { client: new RegistryClient(ref.host, { insecure: opts.insecure.includes(ref.host), signal, onRetry: (what, n, why) => log.warn(`${ref.host}: ${what} failed (${why}); retry ${n}`) }), repos: [] };
+      hosts.set(ref.host, host);
     }
+    const { client, repos } = host;
     log.step(`pushing ${name}`);
-    const repos = pushedRepos.get(ref.host) ?? [];
     const pushed = await pushImage(client, ref.repository, img, repos);
     repos.push(ref.repository);
-    pushedRepos.set(ref.host, repos);
     const count = (o: string) => pushed.blobs.filter((b) => b.outcome === o).length;
-    log.info(`${name}: manifest ${pushed.manifest.digest}; blobs uploaded ${count('uploaded')}, mounted ${count('mounted')}, already there ${count('exists')}`);
+    const blobs = { uploaded: count('uploaded'), mounted: count('mounted'), existed: count('exists') };
+    log.info(`${name}: manifest ${pushed.manifest.digest}; blobs uploaded ${blobs.uploaded}, mounted ${blobs.mounted}, already there ${blobs.existed}`);
     const attachments: Attached[] = [];
     if (evidence) {
-      const ev = evidence;
-      attachments.push(await attachArtifact(client, ref.repository, pushed.manifest, ArtifactType.evidence, ev.files, ev.annotations));
-      if (ev.sbom) attachments.push(await attachArtifact(client, ref.repository, pushed.manifest, ArtifactType.sbom, [ev.sbom], ev.annotations));
-      log.info(`${name}: attached ${[...ev.files, ...(ev.sbom ? [ev.sbom] : [])].map((f) => f.title).join(', ')} (${attachments[0]!.via})`);
+      attachments.push(await attachArtifact(client, ref.repository, pushed.manifest, ArtifactType.evidence, evidence.files, evidence.annotations));
+      if (evidence.sbom) attachments.push(await attachArtifact(client, ref.repository, pushed.manifest, ArtifactType.sbom, [evidence.sbom], evidence.annotations));
+      log.info(`${name}: attached ${[...evidence.files, ...(evidence.sbom ? [evidence.sbom] : [])].map((f) => f.title).join(', ')} (${attachments[0]!.via})`);
     }
     await tagManifest(client, ref.repository, ref.tag, { mediaType: MediaType.ociManifest, raw: img.manifestRaw });
-    out.push({ ref: `${name}@${pushed.manifest.digest}`, digest: pushed.manifest.digest, blobs: { uploaded: count('uploaded'), mounted: count('mounted'), existed: count('exists') }, attachments });
+    out.push({ ref: `${name}@${pushed.manifest.digest}`, digest: pushed.manifest.digest, blobs, attachments });
   }
   return out;
 }

@@ -38,7 +38,7 @@ export async function listAttachments(client: RegistryClient, ref: RegistryRef):
   return { subject, via, attachments };
 }
 
-/** Fetch every file of these attachments into DIR (one sub-directory per artifact type when several share a name). */
+/** Fetch every file of these attachments into DIR, named by title; a title taken already gets its artifact's digest as a prefix. */
 export async function fetchAttachments(client: RegistryClient, repo: string, list: Attachment[], dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
