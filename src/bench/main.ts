@@ -26,7 +26,7 @@ import { openImage } from '../pipeline/build.js';
 import { labelsFor, plainRunSpec, type RunSettings } from '../pipeline/run-settings.js';
 import { exercise, type Check } from '../verify/exercise.js';
 import { runProbe, type ProbeBackend } from '../probe/run-probe.js';
-import { resolveUser } from '../closure/users.js';
+import { identityOf } from '../pipeline/identity.js';
 import { computeClosure } from '../closure/closure.js';
 import { Selection } from '../closure/selection.js';
 import type { AccessRecord } from '../trace/record.js';
@@ -52,13 +52,9 @@ async function fixture(runtime: Runtime, name: string, signal: AbortSignal): Pro
 
 const baseSettings = (env: string[] = []): RunSettings => ({ env, volumes: [], addHosts: [], publish: [], readOnly: false, tmpfs: [], stopTimeout: 5, network: 'host' });
 
-async function identityOf(runtime: Runtime, image: string, scope: Scope) {
+async function openWithIdentity(runtime: Runtime, image: string, scope: Scope) {
   const opened = await openImage(image, { runtime, log, scope });
-  const text = async (p: string) => {
-    const e = opened.img.index.resolve(p).entry;
-    return e?.kind === 'file' ? (await opened.spool.read(e)).toString('latin1') : undefined;
-  };
-  return { opened, identity: resolveUser(opened.img.config.config?.User, await text('/etc/passwd'), await text('/etc/group')) };
+  return { opened, identity: await identityOf(opened, baseSettings()) };
 }
 
 /** One timed run: untraced, or under a backend. Returns seconds as the check measured them, plus records. */
@@ -72,7 +68,7 @@ async function timedRun(runtime: Runtime, image: string, backend: ProbeBackend |
       if (!r.passed) throw new Error(`untraced run failed: ${r.summary}`);
       return { seconds: (await timing()) ?? r.seconds, records: [] };
     }
-    const { opened, identity } = await identityOf(runtime, image, scope);
+    const { opened, identity } = await openWithIdentity(runtime, image, scope);
     const p = await runProbe({ runtime, scope, log, image, config: opened.img.config.config ?? {}, settings, identity, backend, check });
     if (!p.run.passed) throw new Error(`${backend} run failed: ${p.run.summary}`);
     return { seconds: (await timing()) ?? p.run.seconds, records: p.records };
@@ -123,7 +119,7 @@ async function main(): Promise<void> {
     const both = lastRecords.get('both')!;
     const scope = new Scope();
     try {
-      const { opened } = await identityOf(runtime, imports, scope);
+      const { opened } = await openWithIdentity(runtime, imports, scope);
       const index = opened.img.index;
       const distinct = (via: string) => new Set(both.filter((r) => r.via === via && r.ok).map((r) => r.path)).size;
       say(`  distinct paths reported: fanotify ${distinct('fanotify')}, strace ${distinct('strace')} (strace includes stat/access/failed lookups)`);

@@ -6,7 +6,8 @@ import type { ContentReader } from '../sources/content-spool.js';
 export type PackageFiles = Map<string, ImagePath[]>;
 
 const DPKG_INFO = '/var/lib/dpkg/info';
-const APK_DB = '/lib/apk/db/installed';
+export const DPKG_STATUS = '/var/lib/dpkg/status';
+export const APK_INSTALLED = '/lib/apk/db/installed';
 
 /** dpkg's `<package>[:arch].list`: one absolute path per line. */
 export function parseDpkgList(text: string): ImagePath[] {
@@ -51,7 +52,7 @@ export async function readPackageFiles(index: FileIndex, content: ContentReader)
     if (!name || e.kind !== 'file') continue;
     out.set(name, [...(out.get(name) ?? []), ...parseDpkgList((await content.read(e)).toString('latin1'))]);
   }
-  const apk = index.resolve(APK_DB).entry;
+  const apk = index.resolve(APK_INSTALLED).entry;
   if (apk?.kind === 'file') for (const [name, paths] of parseApkInstalled((await content.read(apk)).toString('latin1'))) out.set(name, paths);
   return out;
 }

@@ -56,12 +56,6 @@ export async function readFromEngine(found: FoundImage, { runtime, log, scope }:
   return { inspect, img, spool };
 }
 
-/** The text of a regular file of the image (the path resolved inside it), or undefined when there is none. */
-export async function readText(index: FileIndex, content: ContentReader, path: ImagePath): Promise<string | undefined> {
-  const e = index.resolve(path).entry;
-  return e?.kind === 'file' ? (await content.read(e)).toString('latin1') : undefined;
-}
-
 const CHUNK = 1 << 20;
 
 /** Whether two files of equal size hold different bytes, compared a chunk at a time. */

@@ -1,18 +1,16 @@
-import { readPackageFiles } from '../closure/packages.js';
+import { APK_INSTALLED, DPKG_STATUS, readPackageFiles } from '../closure/packages.js';
 import { analyseImage, type InspectReport } from './analyse.js';
 import { diffImages, type DiffInput, type DiffReport } from './diff.js';
 import { replayLayers } from './layers.js';
-import { findImage, readFromEngine, readText, sameSizeButDifferent, type EngineDeps } from './open.js';
-
-const DPKG_STATUS = '/var/lib/dpkg/status';
-const APK_INSTALLED = '/lib/apk/db/installed';
+import { findImage, readFromEngine, sameSizeButDifferent, type EngineDeps } from './open.js';
+import { imageText } from '../sources/image-text.js';
 
 /** `slim inspect`: read the image with its layers kept apart, replay them, and analyse. */
 export async function inspectFromEngine(image: string, deps: EngineDeps, opts: { top?: number } = {}): Promise<InspectReport> {
   const { inspect, img, spool } = await readFromEngine(await findImage(image, deps), deps, { keepLayers: true });
   const layers = img.layers ?? [];
   const replay = replayLayers(layers.map((l) => l.entries));
-  const [dpkgStatus, apkInstalled] = await Promise.all([readText(replay.index, spool, DPKG_STATUS), readText(replay.index, spool, APK_INSTALLED)]);
+  const [dpkgStatus, apkInstalled] = await Promise.all([imageText(replay.index, spool, DPKG_STATUS), imageText(replay.index, spool, APK_INSTALLED)]);
   return analyseImage(
     {
       image: { ref: image, id: inspect.id },

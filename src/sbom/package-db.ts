@@ -1,5 +1,7 @@
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ContentReader } from '../sources/content-spool.js';
+import { imageText } from '../sources/image-text.js';
+import { APK_INSTALLED, DPKG_STATUS } from '../closure/packages.js';
 
 /** An installed package as its database records it. */
 export interface InstalledPackage {
@@ -52,12 +54,9 @@ export function parseOsRelease(text: string): OsRelease | undefined {
 }
 
 export async function readInstalledPackages(index: FileIndex, content: ContentReader): Promise<{ packages: InstalledPackage[]; os?: OsRelease }> {
-  const text = async (p: string) => {
-    const e = index.resolve(p).entry;
-    return e?.kind === 'file' ? (await content.read(e)).toString('utf8') : undefined;
-  };
-  const dpkg = await text('/var/lib/dpkg/status');
-  const apk = await text('/lib/apk/db/installed');
+  const text = (p: string) => imageText(index, content, p);
+  const dpkg = await text(DPKG_STATUS);
+  const apk = await text(APK_INSTALLED);
   const osText = (await text('/etc/os-release')) ?? (await text('/usr/lib/os-release'));
   const os = osText ? parseOsRelease(osText) : undefined;
   return { packages: [...(dpkg ? parseDpkgStatus(dpkg) : []), ...(apk ? parseApkVersions(apk) : [])], ...(os ? { os } : {}) };
