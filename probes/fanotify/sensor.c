@@ -9,25 +9,35 @@
  * image may have no libc at all), hence static, and the probe's location is taken from
  * /proc/self/exe.
  *
- *   slim-sensor [--fanotify OUT.jsonl] [--strace RAW.log | --syscalls OUT] [--user UID:GID[:G1,G2,...]] -- CMD [ARG...]
- *   slim-sensor --exec-as UID:GID[:G1,G2,...] [--notify-fd N] -- CMD [ARG...]     (internal step)
+ *   slim-sensor [--fanotify OUT.jsonl] [--strace RAW.log | --syscalls OUT] [--user UID:GID[:G1,G2,...]]
+ *               [--drop-caps CAP,CAP...] -- CMD [ARG...]
+ *   slim-sensor --exec-as UID:GID[:G1,G2,...] [--drop-caps CAP,...] [--notify-fd N] -- CMD [ARG...]   (internal step)
  *
  * --fanotify OUT  Marks the root mount (only: volumes, /proc and the engine's bind mounts are other
- *                 mounts) for FAN_OPEN|FAN_OPEN_EXEC before the app starts, and writes one JSON line
- *                 per distinct (op, path):
+ *                 mounts) for FAN_OPEN|FAN_OPEN_EXEC, and FAN_ACCESS|FAN_ONDIR for directory reads,
+ *                 before the app starts, and writes one JSON line per distinct (op, path):
  *                 {"pid":123,"op":"open","path":"/etc/os-release","ok":true,"via":"fanotify"}
- *                 op is "exec" for FAN_OPEN_EXEC, else "open". Path bytes >= 0x80 and < 0x20 are
+ *                 op is "exec" for FAN_OPEN_EXEC, "list" for a directory read (getdents), else
+ *                 "open". Reads of files are not recorded: the first one of each file puts an
+ *                 ignore mark on it, so reading costs nothing after that. Path bytes >= 0x80 and < 0x20 are
  *                 written as \u00XX (one code point per byte, latin1). A queue overflow is written as
  *                 {"pid":0,"op":"other","path":"","ok":false,"err":"OVERFLOW","via":"fanotify"}.
  *                 Without CAP_SYS_ADMIN: one "slim-sensor: fanotify_init: ..." line, exit 125.
  * --strace RAW    Runs <probe>/lib/ld-linux-x86-64.so.2 --library-path <probe>/lib --inhibit-cache
- *                 <probe>/strace -f --seccomp-bpf -qq -y -e trace=%file,%process,fchdir -o RAW
+ *                 <probe>/strace -f --seccomp-bpf -qq -y -e trace=%file,%process,fchdir,getdents,getdents64 -o RAW
  *                 [-E LD_x=...] -- <probe>/slim-sensor --exec-as U:G:groups --notify-fd N -- CMD...
  *                 The exec-as step writes its pid to fd N, drops identity and execs the app, so
  *                 the app keeps that pid and this process can signal it.
  *                 Needs CAP_SYS_PTRACE (checked: without it strace can't read a non-root app).
  * --syscalls OUT  As --strace, but strace -f -qq -c: a count of every system call, for a seccomp profile.
  * --user U:G:g,g  Identity for the app (setgroups, setgid, setuid); without it the app stays root.
+ * --drop-caps L   Capabilities (names without CAP_, or numbers) the container got for the probe only:
+ *                 the app loses them from every set (bounding, permitted, effective, inheritable,
+ *                 ambient), so it runs as it would under `docker run` with the user's own settings.
+ *
+ * The app sees what runc gives a process: fds 0-2 owned by its uid unless they are /dev/null (so a
+ * non-root app can open /dev/stderr), default signal dispositions, an empty signal mask, and none
+ * of the probe's capabilities. What differs is documented in README.md (PIDs, TracerPid under strace).
  *
  * As init: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH go to the app (under
  * strace held until the app's pid is known), every child is reaped, and when the app exits, so do
@@ -51,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/fanotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -206,6 +217,96 @@ static void drop_identity(const struct identity *id)
     if (setuid(id->uid) != 0) fail(EXIT_PROBE, "setuid %u: %s", (unsigned)id->uid, strerror(errno));
 }
 
+/* ---------------------------------------------------------------- what the app sees */
+
+static const char *const cap_names[] = {
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+};
+
+/* A bit per capability number; 64 covers every capability Linux defines. */
+static int parse_caps(const char *list, uint64_t *out)
+{
+    *out = 0;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        if (!e) e = p + strlen(p);
+        size_t n = (size_t)(e - p);
+        if (n > 4 && strncasecmp(p, "CAP_", 4) == 0) p += 4, n -= 4;
+        unsigned long v;
+        int found = -1;
+        if (parse_uint(p, p + n, &v) == 0 && v < 64) found = (int)v;
+        for (size_t i = 0; found < 0 && i < sizeof cap_names / sizeof *cap_names; i++)
+            if (strlen(cap_names[i]) == n && strncasecmp(cap_names[i], p, n) == 0) found = (int)i;
+        if (found < 0) return -1;
+        *out |= 1ull << found;
+        p = *e ? e + 1 : e;
+    }
+    return 0;
+}
+
+/*
+ * runc's fixStdioPermissions: fds 0-2 come from outside the container, owned by root; runc hands
+ * them to a non-root user (uid only) unless they are /dev/null. Without it an app that opens
+ * /dev/stderr (a pipe reopened through /proc) gets EACCES under the probe and not under docker run.
+ */
+static void own_stdio(uid_t uid)
+{
+    struct stat null;
+    int have_null = stat("/dev/null", &null) == 0;
+    for (int fd = 0; fd <= 2; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || st.st_uid == uid) continue;
+        if (have_null && S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev) continue;
+        if (fchown(fd, uid, (gid_t)-1) != 0 && errno != EINVAL && errno != EPERM)
+            fail(EXIT_PROBE, "fchown fd %d: %s", fd, strerror(errno));
+    }
+}
+
+static void drop_bounding(uint64_t caps)
+{
+    for (int c = 0; c < 64; c++) {
+        if (!(caps >> c & 1)) continue;
+        /* EINVAL: a capability this kernel does not know, so the app cannot have it either. */
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL) fail(EXIT_PROBE, "drop capability %d from the bounding set: %s", c, strerror(errno));
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, c, 0, 0);
+    }
+}
+
+/* After setuid: a root app still holds them in its permitted, effective and inheritable sets. */
+static void drop_held(uint64_t caps)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) != 0) fail(EXIT_PROBE, "capget: %s", strerror(errno));
+    for (int i = 0; i < 2; i++) {
+        uint32_t keep = ~(uint32_t)(caps >> (32 * i));
+        data[i].effective &= keep;
+        data[i].permitted &= keep;
+        data[i].inheritable &= keep;
+    }
+    if (syscall(SYS_capset, &hdr, data) != 0) fail(EXIT_PROBE, "capset: %s", strerror(errno));
+}
+
+/* The app's process as runc would have made it: stdio, identity, capabilities, signals. */
+static void become_app(const struct identity *id, uint64_t drop_caps)
+{
+    own_stdio(id ? id->uid : getuid());
+    drop_bounding(drop_caps);
+    if (id) drop_identity(id);
+    drop_held(drop_caps);
+    /* strace ignores SIGTTOU/SIGTTIN for itself; exec keeps ignored dispositions, runc leaves none. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Exit codes as a shell gives them, so the driver can't tell the sensor from `sh -c`. */
 static void exec_app(char **argv) __attribute__((noreturn));
 static void exec_app(char **argv)
@@ -333,13 +434,14 @@ static void fan_start(const char *out_path)
 {
     fan.out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fan.out_fd < 0) fail(EXIT_PROBE, "open %s: %s", out_path, strerror(errno));
-    fan.fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
+    /* Unlimited marks: every file read gets an ignore mark (see fan_handle). */
+    fan.fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE | FAN_UNLIMITED_MARKS,
                            O_RDONLY | O_LARGEFILE | O_CLOEXEC);
     if (fan.fd < 0) fail(EXIT_PROBE, "fanotify_init: %s (the fanotify probe needs CAP_SYS_ADMIN)", strerror(errno));
     /* FAN_MARK_MOUNT on "/" sees the image's files and nothing mounted over or beside them. */
-    if (fanotify_mark(fan.fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN | FAN_OPEN_EXEC, AT_FDCWD, "/") != 0) {
+    if (fanotify_mark(fan.fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN | FAN_OPEN_EXEC | FAN_ACCESS | FAN_ONDIR, AT_FDCWD, "/") != 0) {
         /* Kernels before 5.0 don't know FAN_OPEN_EXEC; exec'd files then show up as plain opens. */
-        if (errno != EINVAL || fanotify_mark(fan.fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN, AT_FDCWD, "/") != 0)
+        if (errno != EINVAL || fanotify_mark(fan.fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN | FAN_ACCESS | FAN_ONDIR, AT_FDCWD, "/") != 0)
             fail(EXIT_PROBE, "fanotify_mark: %s (the fanotify probe needs CAP_SYS_ADMIN)", strerror(errno));
     }
     fan.self = getpid();
@@ -362,9 +464,19 @@ static void fan_handle(const struct fanotify_event_metadata *ev)
             static const char deleted[] = " (deleted)";
             size_t len = (size_t)n, dl = sizeof deleted - 1;
             if (len > dl && memcmp(path + len - dl, deleted, dl) == 0) len -= dl;
-            if ((ev->mask & FAN_OPEN_EXEC) && seen_insert('x', path, len)) out_record(ev->pid, "exec", path, len);
-            if ((ev->mask & FAN_OPEN) && seen_insert('o', path, len)) out_record(ev->pid, "open", path, len);
+            if (ev->mask & FAN_ONDIR) {
+                /* A directory read (getdents): what the app learns by listing is evidence too. */
+                if ((ev->mask & FAN_ACCESS) && seen_insert('l', path, len)) out_record(ev->pid, "list", path, len);
+            } else {
+                if ((ev->mask & FAN_OPEN_EXEC) && seen_insert('x', path, len)) out_record(ev->pid, "exec", path, len);
+                if ((ev->mask & FAN_OPEN) && seen_insert('o', path, len)) out_record(ev->pid, "open", path, len);
+            }
         }
+    }
+    if ((ev->mask & FAN_ACCESS) && !(ev->mask & FAN_ONDIR)) {
+        /* A file read says nothing its open did not: an ignore mark on the inode stops every
+         * further read of it from costing an event (and an fd) at all. */
+        fanotify_mark(fan.fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_ACCESS, ev->fd, NULL);
     }
     close(ev->fd);
 }
@@ -502,6 +614,7 @@ struct opts {
     const char *strace_out;
     int syscall_summary; /* --syscalls: strace counts every system call instead of logging file calls */
     const char *user;
+    uint64_t drop_caps;
     const char *exec_as;
     int notify_fd;
     char **cmd;
@@ -510,7 +623,7 @@ struct opts {
 static void usage_error(const char *what) __attribute__((noreturn));
 static void usage_error(const char *what)
 {
-    fail(EXIT_PROBE, "%s (usage: slim-sensor [--fanotify OUT] [--strace RAW | --syscalls OUT] [--user UID:GID[:G,...]] -- CMD [ARG...])", what);
+    fail(EXIT_PROBE, "%s (usage: slim-sensor [--fanotify OUT] [--strace RAW | --syscalls OUT] [--user UID:GID[:G,...]] [--drop-caps CAP,...] -- CMD [ARG...])", what);
 }
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -526,7 +639,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         }
         if (strncmp(a, "--", 2) != 0) break;
         const char **slot = NULL;
-        const char *notify = NULL;
+        const char *notify = NULL, *caps = NULL;
         if (strcmp(a, "--fanotify") == 0) slot = &o->fanotify_out;
         else if (strcmp(a, "--strace") == 0) slot = &o->strace_out;
         else if (strcmp(a, "--syscalls") == 0) {
@@ -536,6 +649,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         else if (strcmp(a, "--user") == 0) slot = &o->user;
         else if (strcmp(a, "--exec-as") == 0) slot = &o->exec_as;
         else if (strcmp(a, "--notify-fd") == 0) slot = &notify;
+        else if (strcmp(a, "--drop-caps") == 0) slot = &caps;
         else {
             char msg[256];
             snprintf(msg, sizeof msg, "unknown option %.200s", a);
@@ -552,10 +666,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
             if (parse_uint(notify, notify + strlen(notify), &v) || v > INT_MAX) usage_error("--notify-fd needs a file descriptor number");
             o->notify_fd = (int)v;
         }
+        if (caps && parse_caps(caps, &o->drop_caps)) usage_error("--drop-caps needs capability names or numbers, comma-separated");
     }
     if (i >= argc) usage_error("no command given");
     o->cmd = argv + i;
-    if (o->exec_as && (o->fanotify_out || o->strace_out || o->user)) usage_error("--exec-as takes only --notify-fd");
+    if (o->exec_as && (o->fanotify_out || o->strace_out || o->user)) usage_error("--exec-as takes only --notify-fd and --drop-caps");
     if (!o->exec_as && o->notify_fd >= 0) usage_error("--notify-fd goes with --exec-as");
 }
 
@@ -570,11 +685,9 @@ static void exec_as_main(const struct opts *o)
         write_all(o->notify_fd, line, (size_t)n);
         close(o->notify_fd);
     }
-    /* Our own blocking above, and whatever strace (-I never) blocked in itself, is not the app's. */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    drop_identity(&id);
+    /* Our own blocking above, and whatever strace (-I never) blocked in itself, is not the app's:
+     * become_app clears it with the rest. */
+    become_app(&id, o->drop_caps);
     exec_app(o->cmd);
 }
 
@@ -605,7 +718,7 @@ static char **strace_argv(const char *probe, const struct opts *o, const char *s
         ARG("--seccomp-bpf");
         ARG("-y");
         ARG("-e");
-        ARG("trace=%file,%process,fchdir");
+        ARG("trace=%file,%process,fchdir,getdents,getdents64");
     }
     ARG("-o");
     ARG((char *)o->strace_out);
@@ -623,6 +736,13 @@ static char **strace_argv(const char *probe, const struct opts *o, const char *s
     PATHARG("%s/slim-sensor");
     ARG("--exec-as");
     ARG((char *)spec);
+    if (o->drop_caps) {
+        char list[64 * 4], *w = list;
+        for (int c = 0; c < 64; c++)
+            if (o->drop_caps >> c & 1) w += snprintf(w, sizeof list - (size_t)(w - list), "%s%d", w == list ? "" : ",", c);
+        ARG("--drop-caps");
+        ARG(strdup(list));
+    }
     ARG("--notify-fd");
     if (asprintf(&s, "%d", notify_fd) < 0) fail(EXIT_PROBE, "out of memory");
     ARG(s);
@@ -696,7 +816,7 @@ int main(int argc, char **argv)
             execve(st_argv[0], st_argv, st_env);
             fail(EXIT_PROBE, "exec %s: %s", st_argv[0], strerror(errno));
         }
-        if (o.user) drop_identity(&id);
+        become_app(o.user ? &id : NULL, o.drop_caps);
         exec_app(o.cmd);
     }
     if (notify[1] >= 0) close(notify[1]);

@@ -77,6 +77,8 @@ export async function runProbe(args: {
     ...(!syscallMode && backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/strace.log`] : []),
     ...(!syscallMode && backend !== 'strace' ? ['--fanotify', `${OUT_DIR}/fanotify.jsonl`] : []),
     '--user', `${identity.uid}:${identity.gid}${identity.groups.length ? ':' + identity.groups.join(',') : ''}`,
+    // The capability is the probe's, not the app's: under docker run the app would not have it.
+    '--drop-caps', CAPS[backend].join(','),
     '--',
     ...argv,
   ];
@@ -115,7 +117,7 @@ export async function runProbe(args: {
   const traced = (argv: string[]) => {
     const n = ++execs;
     const record = syscallMode ? ['--syscalls', `${OUT_DIR}/exec-${n}-syscalls.txt`] : backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/exec-${n}-strace.log`] : [];
-    return [`${PROBE_DIR}/slim-sensor`, ...record, '--user', ids, '--', ...argv];
+    return [`${PROBE_DIR}/slim-sensor`, ...record, '--user', ids, '--drop-caps', CAPS[backend].join(','), '--', ...argv];
   };
   const hc = healthcheckArgv(args.config);
   const whilePassing = hc

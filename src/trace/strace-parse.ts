@@ -3,7 +3,7 @@ import type { AccessOp, AccessRecord } from './record.js';
 
 /**
  * Parser for the raw log of
- *   strace -f --seccomp-bpf -qq -y -e trace=%file,%process,fchdir -o RAW -- CMD...
+ *   strace -f --seccomp-bpf -qq -y -e trace=%file,%process,fchdir,getdents,getdents64 -o RAW -- CMD...
  * (strace 6.1: every line starts with the pid; -y decorates fds with their paths, `3</usr/lib>`,
  * `AT_FDCWD</app>`), turning file calls into AccessRecords. Pure and incremental: a log can be
  * hundreds of MB, so lines are pushed one at a time and only small per-process state is kept.
@@ -309,6 +309,12 @@ export class StraceParser {
       if (ok && cwd?.startsWith('/')) this.setCwd(proc, joinInside('/', cwd));
       return;
     }
+    if (name === 'getdents64' || name === 'getdents') {
+      // A directory read: the names the program learnt are evidence, whatever it opens later.
+      const dir = fdArg(args[0]);
+      if (ok && dir?.path !== undefined && !dir.deleted) this.add(pid, 'list', dir.path, undefined, call);
+      return;
+    }
     if (name === 'fchdir') {
       const dir = fdArg(args[0]);
       if (dir?.path === undefined) return;
@@ -541,7 +547,6 @@ function sharesFs(text: string): boolean {
 
 /** open's flags (`O_RDONLY|O_CLOEXEC`, or openat2's `{flags=…, resolve=…}`) to the op. */
 function opFromFlags(flags: string): AccessOp {
-  if (flags.includes('O_DIRECTORY')) return 'list';
   if (flags.includes('O_CREAT')) return 'create';
   if (/\bO_(?:WRONLY|RDWR|TRUNC)\b/.test(flags)) return 'write';
   return 'open';

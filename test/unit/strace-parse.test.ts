@@ -34,7 +34,7 @@ describe('recorded: names-and-cwd.log (sh, cat, cd, vfork)', () => {
     expect(bare(records)).toEqual([
       { pid: 17511, op: 'exec', path: '/usr/bin/sh', ok: true },
       { pid: 17511, op: 'stat', path: '/tmp/st2', ok: true },
-      { pid: 17511, op: 'list', path: '/tmp/st2', ok: true },
+      { pid: 17511, op: 'open', path: '/tmp/st2', ok: true },
       { pid: 17511, op: 'create', path: '/dev/null', ok: true },
       { pid: 17511, op: 'stat', path: '/usr/bin/cat', ok: true },
       // execve left unfinished while the parent's vfork returned, joined per pid
@@ -67,7 +67,7 @@ describe('recorded: threads-and-names.log (python: names, cwd, threads, fork, fe
     expect(skippedLines).toBe(0);
     expect(bare(records)).toEqual([
       { pid: 20020, op: 'access', path: '/MARK-begin', ok: false, err: 'ENOENT' },
-      { pid: 20020, op: 'list', path: '/tmp/st', ok: true },
+      { pid: 20020, op: 'open', path: '/tmp/st', ok: true },
       // chdir("sublink"), a symlink to sub: the path as asked
       { pid: 20020, op: 'chdir', path: '/tmp/st/sublink', ok: true },
       // access("../a b"): no dirfd, so against the tracked cwd
@@ -101,7 +101,7 @@ describe('recorded: threads-and-names.log (python: names, cwd, threads, fork, fe
       { pid: 20020, op: 'stat', path: '/tmp/st/tmpdel', ok: true },
       { pid: 20020, op: 'write', path: '/tmp/st/tmpdel', ok: true },
       // fstat of 4</tmp/st/tmpdel>(deleted) and of 5<socket:[…]>: nothing
-      { pid: 20020, op: 'list', path: '/tmp/st/sub', ok: true },
+      { pid: 20020, op: 'open', path: '/tmp/st/sub', ok: true },
       { pid: 20020, op: 'open', path: '/tmp/st/sub/nope', ok: false, err: 'ENOENT' }, // openat(6</tmp/st/sub>, "nope")
       { pid: 20020, op: 'stat', path: '/tmp/st/sub/run.sh', ok: true },
       // a thread (clone3 with CLONE_FS) changes the cwd of the whole process…
@@ -184,9 +184,14 @@ describe('syscalls to records', () => {
     ['O_CREAT', '5 openat(AT_FDCWD</app>, "data/new.db", O_RDWR|O_CREAT|O_CLOEXEC, 0644) = 3</app/data/new.db>', [{ pid: 5, op: 'create', path: '/app/data/new.db', ok: true }]],
     ['O_WRONLY', '5 openat(AT_FDCWD</app>, "/var/log/x", O_WRONLY|O_APPEND) = 4</var/log/x>', [{ pid: 5, op: 'write', path: '/var/log/x', ok: true }]],
     ['O_RDWR', '5 openat(AT_FDCWD</app>, "db", O_RDWR) = 4</app/db>', [{ pid: 5, op: 'write', path: '/app/db', ok: true }]],
-    ['O_DIRECTORY', '5 openat(AT_FDCWD</app>, "/usr/lib/", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY) = 3</usr/lib>', [{ pid: 5, op: 'list', path: '/usr/lib', ok: true }]],
+    // Opening a directory is not listing it (a dirfd for *at calls, fts): only getdents is.
+    ['O_DIRECTORY', '5 openat(AT_FDCWD</app>, "/usr/lib/", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY) = 3</usr/lib>', [{ pid: 5, op: 'open', path: '/usr/lib', ok: true }]],
+    ['getdents64', '5 getdents64(3</app/plugins>, 0x55d0c2a0 /* 4 entries */, 32768) = 112', [{ pid: 5, op: 'list', path: '/app/plugins', ok: true }]],
+    ['getdents', '5 getdents(4</srv>, 0x55d0c2a0 /* 2 entries */, 32768) = 48', [{ pid: 5, op: 'list', path: '/srv', ok: true }]],
+    ['getdents64 at the end of the directory', '5 getdents64(3</app/plugins>, 0x55d0c2a0 /* 0 entries */, 32768) = 0', [{ pid: 5, op: 'list', path: '/app/plugins', ok: true }]],
+    ['getdents64 on a bad fd', '5 getdents64(9, 0x55d0c2a0, 32768) = -1 EBADF (Bad file descriptor)', []],
     ['O_TMPFILE', '5 openat(AT_FDCWD</app>, "/tmp", O_RDWR|O_TMPFILE, 0600) = 3</tmp/#123>(deleted)', [{ pid: 5, op: 'write', path: '/tmp', ok: true }]],
-    ['openat2', '5 openat2(AT_FDCWD</app>, "conf", {flags=O_RDONLY|O_CLOEXEC|O_DIRECTORY, resolve=RESOLVE_NO_SYMLINKS}, 24) = 3</app/conf>', [{ pid: 5, op: 'list', path: '/app/conf', ok: true }]],
+    ['openat2', '5 openat2(AT_FDCWD</app>, "conf", {flags=O_RDWR|O_CREAT|O_CLOEXEC, resolve=RESOLVE_NO_SYMLINKS}, 24) = 3</app/conf>', [{ pid: 5, op: 'create', path: '/app/conf', ok: true }]],
     ['creat', '5 creat("out.txt", 0644) = 3</app/out.txt>', [{ pid: 5, op: 'create', path: '/app/out.txt', ok: true }]],
     ['resolved from the returned fd', '5 openat(AT_FDCWD</app>, "/usr/lib/libz.so.1", O_RDONLY|O_CLOEXEC) = 3</usr/lib/libz.so.1.3>', [{ pid: 5, op: 'open', path: '/usr/lib/libz.so.1', resolved: '/usr/lib/libz.so.1.3', ok: true }]],
     ['no resolved from a returned pipe', '5 open("/dev/stdin", O_RDONLY) = 3<pipe:[1234]>', [{ pid: 5, op: 'open', path: '/dev/stdin', ok: true }]],
@@ -328,8 +333,8 @@ describe('unfinished and resumed calls', () => {
   });
 
   it('keeps flags printed after the resumption', () => {
-    const r = run(['10 openat(AT_FDCWD</app>, "d",  <unfinished ...>', '10 <... openat resumed>O_RDONLY|O_DIRECTORY) = 3</app/d>']);
-    expect(r.records).toEqual([{ pid: 10, op: 'list', path: '/app/d', ok: true }]);
+    const r = run(['10 openat(AT_FDCWD</app>, "d",  <unfinished ...>', '10 <... openat resumed>O_RDWR|O_CREAT, 0644) = 3</app/d>']);
+    expect(r.records).toEqual([{ pid: 10, op: 'create', path: '/app/d', ok: true }]);
   });
 
   it('records a file call the process died in (return `?` is not -1)', () => {
