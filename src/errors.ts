@@ -38,7 +38,7 @@ export class InternalError extends Error {
 
 export class InterruptedError extends SlimError {
   constructor(signal: string) {
-    super(`interrupted by ${signal}; everything slim created was removed`, { code: 'INTERRUPTED', exitCode: ExitCode.interrupted });
+    super(`interrupted by ${signal}`, { code: 'INTERRUPTED', exitCode: ExitCode.interrupted });
   }
 }
 

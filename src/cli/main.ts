@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { takeEarlySignals } from './early-signals.js';
 import { Command } from 'commander';
 import { createLogger } from '../log.js';
-import { ExitCode, InternalError, SlimError } from '../errors.js';
+import { ExitCode, InternalError, InterruptedError, SlimError } from '../errors.js';
+import { shortenMessage } from '../util/elide.js';
 import { Scope } from '../pipeline/scope.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { SLIM_VERSION } from '../version.js';
@@ -23,27 +25,44 @@ async function runAction(action: (ctx: CommandContext) => Promise<number>, flags
     return;
   }
   const scope = new Scope({ handleSignals: true, ...(flags.runId ? { id: flags.runId } : {}) });
+  for (const sig of takeEarlySignals()) scope.interrupt(sig);
+  const verbose = flags.verbose ?? false;
   try {
-    code = await action({ runtime: new DockerRuntime(), log, scope });
+    scope.throwIfAborted();
+    code = await action({ runtime: new DockerRuntime({ signal: scope.signal }), log, scope });
+    // A signal that came while the action was finishing still makes it an interrupted run.
+    scope.throwIfAborted();
   } catch (err) {
     const e = scope.signal.aborted && scope.signal.reason instanceof SlimError ? scope.signal.reason : err;
-    code = report(e, flags.verbose ?? false);
+    code = report(e, verbose);
   } finally {
-    if (scope.signal.aborted) process.stderr.write('slim: cleaning up…\n');
-    for (const failure of await scope.dispose()) process.stderr.write(`slim: warning: ${failure.message}\n`);
+    const interrupted = scope.signal.aborted && scope.signal.reason instanceof InterruptedError;
+    if (interrupted) process.stderr.write('slim: cleaning up…\n');
+    const failures = await scope.dispose();
+    for (const failure of failures) process.stderr.write(`slim: warning: ${shorten(failure.message, verbose)}\n`);
+    // Said only once cleanup has run, and with what it could not remove.
+    if (interrupted) {
+      const left = failures.map((f) => (f as Error & { resource?: string }).resource ?? f.message);
+      process.stderr.write(left.length ? `slim: cleanup done, except: ${shorten(left.join(', '), verbose)} could not be removed\n` : 'slim: cleanup done: everything slim created was removed\n');
+    }
   }
   process.exitCode = code;
 }
 
+/** Long values (names, paths, references) are middle-elided unless --verbose: an error stays a line. */
+function shorten(msg: string, verbose: boolean): string {
+  return verbose ? msg : shortenMessage(msg);
+}
+
 function report(err: unknown, verbose: boolean): number {
   if (err instanceof SlimError) {
-    process.stderr.write(`slim: error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`slim: hint: ${err.hint}\n`);
+    process.stderr.write(`slim: error: ${shorten(err.message, verbose)}\n`);
+    if (err.hint) process.stderr.write(`slim: hint: ${shorten(err.hint, verbose)}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new InternalError(String(err));
-  process.stderr.write(`slim: internal error: ${e.message}\n`);
+  process.stderr.write(`slim: internal error: ${shorten(e.message, verbose)}\n`);
   if (verbose) process.stderr.write(`${e.stack}\n`);
   else process.stderr.write('slim: hint: run again with --verbose for the stack trace, and report it\n');
   return ExitCode.error;

@@ -1,7 +1,7 @@
 import { SlimError, ExitCode } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
-import { parseOutputRef } from '../sinks/output.js';
+import { checkOutputPaths, parseOutputRef } from '../sinks/output.js';
 import { readFileSync } from 'node:fs';
 import { parseRatio, parseSize } from '../pipeline/budget.js';
 import { isPresetName, PRESETS, type PresetName } from '../closure/presets.js';
@@ -163,7 +163,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...(f.trace ? { traceIn: f.trace } : {}),
     ...(f.traceOut ? { traceOut: f.traceOut } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
-    outputs: (f.output?.length ? f.output : ['docker']).map(parseOutputRef),
+    outputs: checkOutputPaths((f.output?.length ? f.output : ['docker']).map(parseOutputRef)),
     registry: { insecure: f.insecureRegistry ?? [], attach: f.attach !== false },
     ...(f.sbom ?? f.report ? { sbomOut: f.sbom ?? `${f.report!.replace(/\.json$/, '')}.sbom.cdx.json` } : {}),
   };

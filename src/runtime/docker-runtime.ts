@@ -5,23 +5,38 @@ import type { ContainerNetwork } from '../verify/endpoint.js';
 import type { ContainerState, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
 import { parsePublish } from './publish.js';
 import { SlimError, errorMessage } from '../errors.js';
+import { EngineCalls, engineTimeouts, type EngineCallOptions } from './engine-call.js';
 
-/** The Docker Engine API through dockerode; dockerode's types stay in this file. */
+const { requestMs: REQUEST_MS, pingMs: PING_MS } = engineTimeouts();
+/** Removals run in cleanup, after an abort: bounded, never aborted, and given longer (big volumes). */
+const CLEANUP: EngineCallOptions = { timeoutMs: 2 * REQUEST_MS, abortable: false };
+const REQUEST: EngineCallOptions = { timeoutMs: REQUEST_MS };
+
+/**
+ * The Docker Engine API through dockerode; dockerode's types stay in this file. Every request is
+ * bounded (its answer must start in time) and aborted by `signal` (the run's), except removals.
+ */
 export class DockerRuntime implements Runtime {
   private readonly docker: Docker;
+  private readonly calls: EngineCalls;
   readonly endpoint: string;
 
-  constructor(opts: { socketPath?: string } = {}) {
+  constructor(opts: { socketPath?: string; signal?: AbortSignal } = {}) {
     this.docker = opts.socketPath ? new Docker({ socketPath: opts.socketPath }) : new Docker();
     this.endpoint = opts.socketPath ? `unix://${opts.socketPath}` : process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    this.calls = new EngineCalls(this.endpoint, !opts.socketPath && process.env.DOCKER_HOST ? 'DOCKER_HOST' : undefined, opts.signal);
   }
 
   async ping() {
     try {
-      const v = await this.docker.version();
+      const v = await this.calls.call('a ping', (abortSignal) => this.dial<Docker.DockerVersion>('/version', 'GET', { 200: true, 500: 'server error' }, abortSignal), { timeoutMs: PING_MS });
       return { endpoint: this.endpoint, version: v.Version, apiVersion: v.ApiVersion };
     } catch (err) {
-      throw new SlimError(`cannot reach the container engine at ${this.endpoint}: ${errorMessage(err)}`, {
+      if (err instanceof SlimError && err.code === 'ENGINE_TIMEOUT') {
+        throw new SlimError(`cannot reach the container engine at ${this.calls.where}: no answer within ${PING_MS / 1000} s`, { code: 'ENGINE_UNREACHABLE', ...(err.hint ? { hint: err.hint } : {}) });
+      }
+      if (err instanceof SlimError) throw err;
+      throw new SlimError(`cannot reach the container engine at ${this.calls.where}: ${errorMessage(err)}`, {
         code: 'ENGINE_UNREACHABLE',
         hint: 'start dockerd (or podman system service) or point DOCKER_HOST at a running engine',
         cause: err,
@@ -29,9 +44,16 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  /** A request dockerode gives no abort signal to, made through its modem. */
+  private dial<T>(path: string, method: 'GET' | 'POST', statusCodes: Record<number, true | string>, abortSignal: AbortSignal, isStream = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.docker.modem.dial({ path, method, statusCodes, isStream, abortSignal, options: {} } as Parameters<Docker['modem']['dial']>[0], (err, data) => (err ? reject(err) : resolve(data as T)));
+    });
+  }
+
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {
     try {
-      const i = await this.docker.getImage(ref).inspect();
+      const i = await this.calls.call(`inspecting image ${ref}`, (s) => this.dial<Docker.ImageInspectInfo>(`/images/${ref}/json`, 'GET', { 200: true, 404: 'no such image', 500: 'server error' }, s), REQUEST);
       return {
         id: i.Id,
         repoTags: i.RepoTags ?? [],
@@ -48,8 +70,9 @@ export class DockerRuntime implements Runtime {
 
   async saveImage(ref: string, signal: AbortSignal): Promise<Readable> {
     try {
-      const s = (await this.docker.getImage(ref).get()) as unknown as Readable;
-      signal.addEventListener('abort', () => s.destroy(), { once: true });
+      // No timeout: the engine answers `docker save` only once it has exported the image; the abort ends it.
+      const s = await this.calls.call(`saving image ${ref}`, (abortSignal) => this.dial<Readable>(`/images/${ref}/get`, 'GET', { 200: true, 500: 'server error' }, abortSignal, true), { signal });
+      destroyOnAbort(s, signal, this.calls);
       return s;
     } catch (err) {
       throw wrap(`saving image ${ref}`, err);
@@ -59,11 +82,12 @@ export class DockerRuntime implements Runtime {
   async loadImage(archive: Readable, signal: AbortSignal): Promise<string> {
     let res: NodeJS.ReadableStream;
     try {
-      res = await this.docker.loadImage(archive, { quiet: true });
+      res = await this.calls.call('loading the image', (abortSignal) => this.docker.loadImage(archive, { quiet: true, abortSignal }), { signal });
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       throw wrap('loading the image into the engine', err);
     }
-    signal.addEventListener('abort', () => (res as Readable).destroy(), { once: true });
+    destroyOnAbort(res as Readable, signal, this.calls);
     const messages = await readJsonMessages(res);
     const failure = messages.find((m) => m.error || m.errorDetail);
     if (failure) throw new SlimError(`the engine refused the image: ${failure.error ?? failure.errorDetail?.message}`, { code: 'LOAD_FAILED' });
@@ -74,7 +98,7 @@ export class DockerRuntime implements Runtime {
 
   async tagImage(id: string, repository: string, tag: string): Promise<void> {
     try {
-      await this.docker.getImage(id).tag({ repo: repository, tag });
+      await this.calls.call(`tagging ${id}`, (abortSignal) => this.docker.getImage(id).tag({ repo: repository, tag, abortSignal }), REQUEST);
     } catch (err) {
       throw wrap(`tagging ${id} as ${repository}:${tag}`, err);
     }
@@ -82,8 +106,9 @@ export class DockerRuntime implements Runtime {
 
   async removeImage(ref: string): Promise<void> {
     try {
-      await this.docker.getImage(ref).remove({ noprune: false });
+      await this.calls.call(`removing image ${ref}`, (abortSignal) => this.docker.getImage(ref).remove({ noprune: false, abortSignal }), CLEANUP);
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       if (statusOf(err) !== 404) throw wrap(`removing image ${ref}`, err);
     }
   }
@@ -92,11 +117,12 @@ export class DockerRuntime implements Runtime {
     const src = (await readdir(contextDir, { recursive: true })).map(String);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.buildImage({ context: contextDir, src }, { t: tag, buildargs: buildArgs, networkmode: 'host', rm: true, forcerm: true });
+      stream = await this.calls.call(`building ${tag}`, (abortSignal) => this.docker.buildImage({ context: contextDir, src }, { t: tag, buildargs: buildArgs, networkmode: 'host', rm: true, forcerm: true, abortSignal }), { signal });
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       throw wrap(`building ${tag}`, err);
     }
-    signal.addEventListener('abort', () => (stream as Readable).destroy(), { once: true });
+    destroyOnAbort(stream as Readable, signal, this.calls);
     const messages = await readJsonMessages(stream);
     const failure = messages.find((m) => m.error || m.errorDetail);
     if (failure) {
@@ -106,11 +132,11 @@ export class DockerRuntime implements Runtime {
   }
 
   async removeDanglingImages(label: string): Promise<number> {
-    const images = await this.docker.listImages({ filters: { dangling: ['true'], label: [label] } });
+    const images = await this.calls.call('listing images', (abortSignal) => this.docker.listImages({ filters: { dangling: ['true'], label: [label] }, abortSignal }), REQUEST);
     let removed = 0;
     for (const i of images) {
       try {
-        await this.docker.getImage(i.Id).remove();
+        await this.calls.call(`removing image ${i.Id}`, (abortSignal) => this.docker.getImage(i.Id).remove({ abortSignal }), CLEANUP);
         removed++;
       } catch {
         /* in use by a build running right now: it goes next time */
@@ -121,16 +147,18 @@ export class DockerRuntime implements Runtime {
 
   async createVolume(name: string, labels: Record<string, string>): Promise<void> {
     try {
-      await this.docker.createVolume({ Name: name, Labels: labels });
+      await this.calls.call(`creating volume ${name}`, (abortSignal) => this.docker.createVolume({ Name: name, Labels: labels, abortSignal }), REQUEST);
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       throw wrap(`creating volume ${name}`, err);
     }
   }
 
   async removeVolume(name: string): Promise<void> {
     try {
-      await this.docker.getVolume(name).remove({ force: true });
+      await this.calls.call(`removing volume ${name}`, (abortSignal) => this.docker.getVolume(name).remove({ force: true, abortSignal }), CLEANUP);
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       if (statusOf(err) !== 404) throw wrap(`removing volume ${name}`, err);
     }
   }
@@ -138,21 +166,23 @@ export class DockerRuntime implements Runtime {
   async create(spec: RunSpec): Promise<{ id: string; remove(): Promise<void> }> {
     let c: Docker.Container;
     try {
-      c = await this.docker.createContainer(toCreateOptions(spec));
+      c = await this.calls.call(`creating a container from ${spec.image}`, (abortSignal) => this.docker.createContainer({ ...toCreateOptions(spec), abortSignal }), REQUEST);
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       throw wrap(`creating a container from ${spec.image}`, err);
     }
-    return { id: c.id, remove: () => removeContainer(c) };
+    return { id: c.id, remove: () => removeContainer(c, this.calls) };
   }
 
   async run(spec: RunSpec): Promise<RunningContainer> {
     const created = await this.create(spec);
     const c = this.docker.getContainer(created.id);
-    const handle = new DockerContainer(c);
+    const handle = new DockerContainer(c, this.calls);
     try {
-      await c.start();
+      await this.calls.call(`starting container ${c.id.slice(0, 12)}`, (abortSignal) => c.start({ abortSignal }), REQUEST);
     } catch (err) {
       await handle.remove().catch(() => {});
+      if (err instanceof SlimError) throw err;
       throw new SlimError(`the container of ${spec.image} failed to start: ${engineMessage(err)}`, { code: 'START_FAILED', cause: err });
     }
     return handle;
@@ -160,46 +190,53 @@ export class DockerRuntime implements Runtime {
 
   async listByLabel(label: string) {
     const filters = JSON.stringify({ label: [label] });
-    const containers = await this.docker.listContainers({ all: true, filters });
-    const volumes = await this.docker.listVolumes({ filters });
+    const containers = await this.calls.call('listing containers', (abortSignal) => this.docker.listContainers({ all: true, filters, abortSignal }), REQUEST);
+    const volumes = await this.calls.call('listing volumes', (abortSignal) => this.docker.listVolumes({ filters, abortSignal }), REQUEST);
     return { containers: containers.map((c) => c.Id), volumes: (volumes.Volumes ?? []).map((v) => v.Name) };
   }
 }
 
 class DockerContainer implements RunningContainer {
-  constructor(private readonly c: Docker.Container) {}
+  constructor(
+    private readonly c: Docker.Container,
+    private readonly calls: EngineCalls,
+  ) {}
 
   get id(): string {
     return this.c.id;
   }
 
   async state(): Promise<ContainerState> {
-    const s = (await this.c.inspect()).State;
+    const s = (await this.calls.call(`inspecting container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.inspect({ abortSignal }), REQUEST)).State;
     return { running: s.Running, exitCode: s.ExitCode, oomKilled: s.OOMKilled, ...(s.Error ? { error: s.Error } : {}) };
   }
 
   async wait(): Promise<number> {
-    const r = (await this.c.wait()) as { StatusCode: number };
+    // No timeout: the container runs as long as it runs; the abort ends the wait.
+    const r = (await this.calls.call(`waiting for container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.wait({ abortSignal }))) as { StatusCode: number };
     return r.StatusCode;
   }
 
   async stop(timeoutSeconds: number): Promise<void> {
     try {
-      await this.c.stop({ t: timeoutSeconds });
+      await this.calls.call(`stopping container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.stop({ t: timeoutSeconds, abortSignal }), { timeoutMs: timeoutSeconds * 1000 + REQUEST_MS });
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       if (statusOf(err) !== 304 && statusOf(err) !== 404) throw wrap(`stopping container ${this.id.slice(0, 12)}`, err);
     }
   }
 
   async logs(): Promise<{ stdout: Buffer; stderr: Buffer }> {
-    const raw = (await this.c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    const raw = (await this.calls.call(`reading the logs of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.logs({ stdout: true, stderr: true, follow: false, abortSignal }), { timeoutMs: 2 * REQUEST_MS })) as unknown as Buffer;
     return demux(raw);
   }
 
   async exec(cmd: string[], opts: { user?: string; timeoutSeconds?: number } = {}): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {
     try {
-      const e = await this.c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(opts.user ? { User: opts.user } : {}) });
-      const stream = (await e.start({ hijack: true, stdin: false })) as unknown as Readable;
+      const what = `running ${cmd[0]} in container ${this.id.slice(0, 12)}`;
+      const e = await this.calls.call(what, (abortSignal) => this.c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(opts.user ? { User: opts.user } : {}), abortSignal }), REQUEST);
+      const stream = (await this.calls.call(what, (abortSignal) => e.start({ hijack: true, stdin: false, abortSignal }), REQUEST)) as unknown as Readable;
+      const detach = this.calls.onAbort(() => stream.destroy());
       const chunks: Buffer[] = [];
       const timer = setTimeout(() => stream.destroy(), (opts.timeoutSeconds ?? 60) * 1000);
       try {
@@ -208,16 +245,19 @@ class DockerContainer implements RunningContainer {
         /* destroyed by the timeout: reported through the exit code below */
       } finally {
         clearTimeout(timer);
+        detach();
       }
-      const info = await e.inspect();
+      this.calls.throwIfAborted();
+      const info = await this.calls.call(what, (abortSignal) => e.inspect({ abortSignal }), REQUEST);
       return { exitCode: info.Running ? -1 : info.ExitCode ?? -1, ...demux(Buffer.concat(chunks)) };
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       throw wrap(`running ${cmd[0]} in container ${this.id.slice(0, 12)}`, err);
     }
   }
 
   async network(): Promise<ContainerNetwork> {
-    const i = await this.c.inspect();
+    const i = await this.calls.call(`inspecting container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.inspect({ abortSignal }), REQUEST);
     const ns = i.NetworkSettings;
     const ip = (ns as { IPAddress?: string }).IPAddress || Object.values(ns.Networks ?? {}).map((n) => n.IPAddress).find(Boolean);
     const ports: ContainerNetwork['ports'] = {};
@@ -227,21 +267,25 @@ class DockerContainer implements RunningContainer {
 
   async copyOut(path: string): Promise<Readable> {
     try {
-      return (await this.c.getArchive({ path })) as unknown as Readable;
+      const s = (await this.calls.call(`copying ${path} out of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.getArchive({ path, abortSignal }), REQUEST)) as unknown as Readable;
+      this.calls.onAbort(() => s.destroy());
+      return s;
     } catch (err) {
+      if (err instanceof SlimError) throw err;
       throw wrap(`copying ${path} out of container ${this.id.slice(0, 12)}`, err);
     }
   }
 
   remove(): Promise<void> {
-    return removeContainer(this.c);
+    return removeContainer(this.c, this.calls);
   }
 }
 
-async function removeContainer(c: Docker.Container): Promise<void> {
+async function removeContainer(c: Docker.Container, calls: EngineCalls): Promise<void> {
   try {
-    await c.remove({ force: true, v: true });
+    await calls.call(`removing container ${c.id.slice(0, 12)}`, (abortSignal) => c.remove({ force: true, v: true, abortSignal }), CLEANUP);
   } catch (err) {
+    if (err instanceof SlimError) throw err;
     const s = statusOf(err);
     if (s !== 404 && s !== 409) throw wrap(`removing container ${c.id.slice(0, 12)}`, err);
   }
@@ -315,6 +359,14 @@ async function readJsonMessages(stream: NodeJS.ReadableStream): Promise<JsonMess
     }
   }
   return out;
+}
+
+/** A stream from the engine ends when the run (or the caller) aborts, with the abort's reason. */
+function destroyOnAbort(s: Readable, signal: AbortSignal, calls: EngineCalls): void {
+  const end = (reason: unknown) => void s.destroy(reason instanceof Error ? reason : undefined);
+  if (signal.aborted) return end(signal.reason);
+  signal.addEventListener('abort', () => end(signal.reason), { once: true });
+  calls.onAbort(end);
 }
 
 function statusOf(err: unknown): number | undefined {

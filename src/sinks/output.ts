@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, realpathSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -36,6 +36,66 @@ export function describeOutput(o: OutputRef): string {
   if (o.kind === 'docker-archive') return `docker-archive:${o.file}`;
   if (o.kind === 'registry') return `registry:${formatRegistryRef(o.ref)}`;
   return `${o.kind}:${o.kind === 'oci' ? o.dir : o.file}${o.tag ? ':' + o.tag : ''}`;
+}
+
+/** Kernel pseudo-filesystems: nothing can be written there, and a recursive mkdir there never ends. */
+const PSEUDO_FS = ['/proc', '/sys'];
+
+/**
+ * Check, before the build starts, that each file or layout output can be written: not under /proc
+ * or /sys, no directory where a file goes (or a file where a layout goes), and the nearest
+ * existing directory above it writable. A usage error (exit 2) otherwise.
+ */
+export function checkOutputPaths(outputs: OutputRef[]): OutputRef[] {
+  for (const o of outputs) {
+    if (o.kind === 'docker' || o.kind === 'registry') continue;
+    const why = o.kind === 'oci' ? unwritable(o.dir, 'directory') : unwritable(o.file, 'file');
+    if (why) throw new SlimError(`--output ${describeOutput(o)}: ${why}`, { code: 'USAGE', exitCode: ExitCode.usage });
+  }
+  return outputs;
+}
+
+function unwritable(target: string, want: 'directory' | 'file'): string | undefined {
+  const under = (p: string) => PSEUDO_FS.find((d) => p === d || p.startsWith(`${d}/`));
+  if (under(target)) return `${under(target)} is a kernel filesystem, not a place for an image`;
+  const st = statOf(target);
+  if (st) {
+    if (want === 'directory' && !st.isDirectory()) return `${target} exists and is not a directory`;
+    if (want === 'file' && st.isDirectory()) return `${target} is a directory`;
+  }
+  // The nearest existing directory: the target itself (a layout added to), else its closest ancestor.
+  let dir = want === 'directory' && st ? target : dirname(target);
+  let dst = statOf(dir);
+  while (!dst && dir !== dirname(dir)) {
+    dir = dirname(dir);
+    dst = statOf(dir);
+  }
+  if (!dst) return `no directory above ${target} exists`;
+  if (!dst.isDirectory()) return `${dir} is not a directory`;
+  const real = realOf(dir);
+  if (under(real)) return `${dir} is on ${under(real)}, a kernel filesystem, not a place for an image`;
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    return `${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  return undefined;
+}
+
+function statOf(p: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function realOf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }
 
 /**
