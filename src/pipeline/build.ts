@@ -9,7 +9,8 @@ import { SlimError, ExitCode } from '../errors.js';
 import { labelsFor, plainRunSpec, volumeTargets, commandOf, type RunSettings } from './run-settings.js';
 import type { ExerciseResult } from '../verify/exercise.js';
 import { oneLine } from '../verify/exercise.js';
-import { describeCheck, withPorts, type Check } from '../verify/checks.js';
+import { describeCheck, withMountOutputs, withPorts, type Check } from '../verify/checks.js';
+import { jobOutputPaths, withOwnMounts } from './run-mounts.js';
 import { baselineFailure, compareRuns, runChecked, type Checked, type Verdict } from './verify-run.js';
 import { missingPaths } from '../closure/repair.js';
 import { overBudget, type Budget } from './budget.js';
@@ -148,7 +149,7 @@ export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, '
     const identity = await identityOf(opened, settings);
     const { check, ports } = withPorts(opts.check, Object.keys(config.ExposedPorts ?? {}), settings.publish);
     log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(check)})`);
-    const probe = await runProbe({ runtime, scope, log, image: inspect.id, config, settings, identity, backend: opts.probe, check, ports });
+    const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports }));
     if (!probe.run.passed) throw probeFailure(check, probe.run);
     log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
     result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
@@ -176,7 +177,9 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const config = img.config.config ?? {};
   const settings = opts.settings;
   const exposed = Object.keys(config.ExposedPorts ?? {});
-  const { check: verifyCheck, ports } = withPorts(opts.verifyCheck, exposed, settings.publish);
+  const { check: portsCheck, ports } = withPorts(opts.verifyCheck, exposed, settings.publish);
+  // A job's results are where it can write: its writable mounts and volumes are compared too.
+  const verifyCheck = withMountOutputs(portsCheck, jobOutputPaths(settings.volumes, Object.keys(config.Volumes ?? {}), settings.tmpfs));
 
   let t = Date.now();
   const trace = await traceImage(opened, opts, deps);
@@ -427,10 +430,11 @@ async function findRepairs(opened: OpenedImage, slimId: string, kept: Selection,
 async function traceRun(opened: OpenedImage, image: string, what: string, check: Check, ports: number[], backend: ProbeChoice, round: string, timeoutSeconds: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<AccessRecord[]> {
   const { runtime, scope, log } = deps;
   log.step(`repair: tracing the ${what} (${backend}) under ${describeCheck(check)}`);
-  const probe = await runProbe({
-    runtime, scope, log, image, config: opened.img.config.config ?? {}, settings: opts.settings, identity: await identityOf(opened, opts.settings), check, ports, round, backend,
+  const identity = await identityOf(opened, opts.settings);
+  const probe = await withOwnMounts(deps, opts.settings, 'probe', (settings) => runProbe({
+    runtime, scope, log, image, config: opened.img.config.config ?? {}, settings, identity, check, ports, round, backend,
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-  });
+  }));
   log.info(`${what}: ${probe.run.summary}; ${probe.records.length} trace records`);
   return probe.records;
 }

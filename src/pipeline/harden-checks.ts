@@ -8,6 +8,7 @@ import type { ImagePath } from '../rootfs/entry.js';
 import type { HardenReport, HardenStep } from '../report/report.js';
 import { compareRuns, runChecked, type Checked } from './verify-run.js';
 import { runProbe } from '../probe/run-probe.js';
+import { withOwnMounts } from './run-mounts.js';
 import { identityOf } from './identity.js';
 import { seccompProfile } from '../harden/seccomp.js';
 import { suggestTmpfs } from '../harden/read-only.js';
@@ -69,7 +70,7 @@ export async function hardenChecks(
   let syscalls: string[] | undefined;
   try {
     const identity = await identityOf(a.opened, settings);
-    const probe = await runProbe({ ...deps, image: a.slimId, config, settings, identity, backend: 'strace', mode: 'syscalls', check: a.check, ports: a.ports, round: 'seccomp', ...(a.slimTimeout !== undefined ? { timeoutSeconds: a.slimTimeout } : {}) });
+    const probe = await withOwnMounts(deps, settings, 'probe', (own) => runProbe({ ...deps, image: a.slimId, config, settings: own, identity, backend: 'strace', mode: 'syscalls', check: a.check, ports: a.ports, round: 'seccomp', ...(a.slimTimeout !== undefined ? { timeoutSeconds: a.slimTimeout } : {}) }));
     if (probe.run.passed && probe.syscalls.length > 0) syscalls = probe.syscalls;
     else steps.push({ step: 'seccomp', result: 'skipped', detail: `the syscall recording run did not pass: ${probe.run.summary}` });
   } catch (err) {

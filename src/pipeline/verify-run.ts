@@ -6,6 +6,8 @@ import { exercise, oneLine, type ExerciseResult } from '../verify/exercise.js';
 import type { Check } from '../verify/checks.js';
 import { runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
 import { diffOutputTrees } from '../verify/output-tree.js';
+import type { Logger } from '../log.js';
+import { withOwnMounts } from './run-mounts.js';
 
 export interface Checked extends ExerciseResult {
   health: { result: HealthResult; detail: string };
@@ -26,8 +28,20 @@ export interface Verdict {
   checks: CheckComparison[];
 }
 
-/** Run `image` plainly (no probe) with the user's settings, exercise it, and remove it. */
+/** Run `image` plainly (no probe) with the user's settings and copies of its own of their mounts, exercise it, and remove it. */
 export async function runChecked(
+  deps: { runtime: Runtime; scope: Scope; log?: Logger },
+  image: string,
+  settings: RunSettings,
+  check: Check,
+  role: string,
+  config: ContainerConfig,
+  opts: { timeoutSeconds?: number; ports: number[] },
+): Promise<Checked> {
+  return withOwnMounts(deps, settings, role, (own) => runOnce(deps, image, own, check, role, config, opts));
+}
+
+async function runOnce(
   deps: { runtime: Runtime; scope: Scope },
   image: string,
   settings: RunSettings,
@@ -60,7 +74,8 @@ export async function runChecked(
 export function baselineFailure(check: Check, original: Checked): string | undefined {
   if (!original.passed) return original.summary;
   if (check.kind === 'job') {
-    const missing = [...original.outputs].filter(([, tree]) => tree === undefined).map(([p]) => p);
+    // Only --compare-output's paths must exist; a mount or volume may be left as it came.
+    const missing = check.compareOutputs.filter((p) => original.outputs.get(p) === undefined);
     if (missing.length) return `the job left nothing at ${missing.join(', ')} (--compare-output)`;
   }
   return undefined;
@@ -78,7 +93,12 @@ export function compareRuns(check: Check, original: Checked, slim: Checked): Ver
     const sameOut = slim.stdout.equals(original.stdout);
     checks.push({ name: 'stdout', original: 'pass', slim: sameOut ? 'pass' : 'fail', detail: sameOut ? `the same ${slim.stdout.length} bytes` : `differs from the original's (${slim.stdout.length} vs ${original.stdout.length} bytes)` });
     for (const [path, tree] of original.outputs) {
-      const diff = diffOutputTrees(tree!, slim.outputs.get(path) ?? new Map());
+      const slimTree = slim.outputs.get(path);
+      if (tree === undefined && slimTree === undefined) {
+        checks.push({ name: `output ${path}`, original: 'pass', slim: 'pass', detail: 'absent on both' });
+        continue;
+      }
+      const diff = diffOutputTrees(tree ?? new Map(), slimTree ?? new Map());
       checks.push({ name: `output ${path}`, original: 'pass', slim: diff.length ? 'fail' : 'pass', detail: diff.length ? diff.join('; ') : `the same ${tree!.size} entries` });
     }
   } else {

@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerNetwork } from '../verify/endpoint.js';
-import type { ContainerState, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
+import type { ContainerState, CreatedContainer, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
 import { parsePublish } from './publish.js';
 import { SlimError, errorMessage } from '../errors.js';
 import { EngineCalls, engineTimeouts, type EngineCallOptions } from './engine-call.js';
@@ -163,7 +163,18 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async create(spec: RunSpec): Promise<{ id: string; remove(): Promise<void> }> {
+  async volumeExists(name: string): Promise<boolean> {
+    try {
+      await this.calls.call(`inspecting volume ${name}`, (abortSignal) => this.docker.getVolume(name).inspect({ abortSignal }), REQUEST);
+      return true;
+    } catch (err) {
+      if (err instanceof SlimError) throw err;
+      if (statusOf(err) === 404) return false;
+      throw wrap(`inspecting volume ${name}`, err);
+    }
+  }
+
+  async create(spec: RunSpec): Promise<CreatedContainer> {
     let c: Docker.Container;
     try {
       c = await this.calls.call(`creating a container from ${spec.image}`, (abortSignal) => this.docker.createContainer({ ...toCreateOptions(spec), abortSignal }), REQUEST);
@@ -171,7 +182,7 @@ export class DockerRuntime implements Runtime {
       if (err instanceof SlimError) throw err;
       throw wrap(`creating a container from ${spec.image}`, err);
     }
-    return { id: c.id, remove: () => removeContainer(c, this.calls) };
+    return new DockerContainer(c, this.calls);
   }
 
   async run(spec: RunSpec): Promise<RunningContainer> {
@@ -273,6 +284,16 @@ class DockerContainer implements RunningContainer {
     } catch (err) {
       if (err instanceof SlimError) throw err;
       throw wrap(`copying ${path} out of container ${this.id.slice(0, 12)}`, err);
+    }
+  }
+
+  async putArchive(path: string, archive: Readable): Promise<void> {
+    try {
+      // Without copyUIDGID the engine keeps the archive's owners (with it, it would chown to the container's user).
+      await this.calls.call(`copying into ${path} of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.putArchive(archive, { path, abortSignal }));
+    } catch (err) {
+      if (err instanceof SlimError) throw err;
+      throw wrap(`copying into ${path} of container ${this.id.slice(0, 12)}`, err);
     }
   }
 

@@ -18,10 +18,11 @@ export interface Runtime {
   removeDanglingImages(label: string): Promise<number>;
   createVolume(name: string, labels: Record<string, string>): Promise<void>;
   removeVolume(name: string): Promise<void>;
+  volumeExists(name: string): Promise<boolean>;
   /** Create and start a container. The caller removes it (see RunningContainer.remove). */
   run(spec: RunSpec): Promise<RunningContainer>;
-  /** Create without starting (e.g. to populate a volume from an image). */
-  create(spec: RunSpec): Promise<{ id: string; remove(): Promise<void> }>;
+  /** Create without starting (e.g. to populate a volume from an image, or to copy a volume through the archive API). */
+  create(spec: RunSpec): Promise<CreatedContainer>;
   listByLabel(label: string): Promise<{ containers: string[]; volumes: string[] }>;
 }
 
@@ -61,6 +62,16 @@ export interface RunSpec {
   securityOpt?: string[];
   labels: Record<string, string>;
   stopTimeout?: number;
+}
+
+/** A container that was created and never started: its paths (volumes included) are reached through the archive API. */
+export interface CreatedContainer {
+  readonly id: string;
+  /** A tar stream of a path in the container. */
+  copyOut(path: string): Promise<Readable>;
+  /** Extract a tar stream into the directory `path` in the container, with the owners and modes it carries. */
+  putArchive(path: string, archive: Readable): Promise<void>;
+  remove(): Promise<void>;
 }
 
 export interface ContainerState {

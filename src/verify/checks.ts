@@ -10,14 +10,30 @@ export type ServiceCheck =
 
 /**
  * How a container is exercised: a service stays up while its checks run; a job runs to its end
- * and is judged by its exit code, stdout and the files it leaves at `compareOutputs`.
+ * and is judged by its exit code, stdout and the files it leaves at `compareOutputs` (which must
+ * exist) and at `mountOutputs` (its writable mounts and volumes, compared the same way).
  */
 export type Check =
   | { kind: 'service'; checks: ServiceCheck[]; timeoutSeconds: number; httpPort?: number }
-  | { kind: 'job'; compareOutputs: string[] };
+  | { kind: 'job'; compareOutputs: string[]; mountOutputs?: string[] };
+
+/** Every path a job's files are compared at: --compare-output's, then its mounts' and volumes'. */
+export function outputPaths(check: Check & { kind: 'job' }): string[] {
+  return [...new Set([...check.compareOutputs, ...(check.mountOutputs ?? [])])];
+}
+
+/** A job's check with its output mounts and volumes (see jobOutputPaths) to compare; a service's as it is. */
+export function withMountOutputs(check: Check, paths: readonly string[]): Check {
+  if (check.kind !== 'job') return check;
+  const mountOutputs = paths.filter((p) => !check.compareOutputs.includes(p));
+  return mountOutputs.length ? { ...check, mountOutputs } : check;
+}
 
 export function describeCheck(check: Check): string {
-  if (check.kind === 'job') return `job: until it exits${check.compareOutputs.length ? `, then compare ${check.compareOutputs.join(', ')}` : ''}`;
+  if (check.kind === 'job') {
+    const paths = outputPaths(check);
+    return `job: until it exits${paths.length ? `, then compare ${paths.join(', ')}` : ''}`;
+  }
   return `${check.checks.map((c) => c.name).join('; ')}, up to ${check.timeoutSeconds}s`;
 }
 

@@ -4,7 +4,7 @@ import { runSmokeOnce, sleep } from './smoke.js';
 import { runHttpOnce } from './http-check.js';
 import { engineHost, portEnv, reachPort, type ContainerNetwork } from './endpoint.js';
 import { readOutputTree, type OutputTree } from './output-tree.js';
-import type { Check, ServiceCheck } from './checks.js';
+import { outputPaths, type Check, type ServiceCheck } from './checks.js';
 
 export type { Check, ServiceCheck } from './checks.js';
 
@@ -68,7 +68,7 @@ export async function exercise(c: RunningContainer, check: Check, opts: Exercise
   if (check.kind === 'job') {
     const exitCode = await abortable(c.wait(), opts.signal);
     const outputs = new Map<string, OutputTree | undefined>();
-    for (const p of check.compareOutputs) outputs.set(p, await c.copyOut(p).then(readOutputTree, () => undefined));
+    for (const p of outputPaths(check)) outputs.set(p, await c.copyOut(p).then((archive) => readOutputTree(archive, p), () => undefined));
     const passed = exitCode === 0;
     const checks: CheckResult[] = [{ name: 'exit code', kind: 'exit', passed, attempts: 1, detail: `exited ${exitCode}` }];
     return finish({ passed, exitCode, checks, outputs, summary: passed ? 'job exited 0' : `job exited with code ${exitCode}` }, false);

@@ -116,6 +116,7 @@ describe("the repository's fixtures", () => {
     'python-imports': ['SL010@0', 'SL006@1', 'SL008@1'],
     'shell-job': ['SL010@0', 'SL006@1', 'SL008@1'],
     'static-bin': ['SL010@0', 'SL008@1', 'SL006@7', 'SL008@7'],
+    'tz-job': ['SL010@0', 'SL006@1', 'SL008@1'],
     'writer-service': ['SL010@0', 'SL008@1'],
   };
   it('covers every fixture', () => {
