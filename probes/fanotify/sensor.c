@@ -30,6 +30,9 @@
  *                 the app keeps that pid and this process can signal it.
  *                 Needs CAP_SYS_PTRACE (checked: without it strace can't read a non-root app).
  * --syscalls OUT  As --strace, but strace -f -qq -c: a count of every system call, for a seccomp profile.
+ * --exact-privileges
+ *                 strace without --seccomp-bpf: slower, but its filter needs no_new_privs, which stops
+ *                 a setuid/setgid file or a file capability from raising the app's privileges at exec.
  * --user U:G:g,g  Identity for the app (setgroups, setgid, setuid); without it the app stays root.
  * --drop-caps L   Capabilities (names without CAP_, or numbers) the container got for the probe only:
  *                 the app loses them from every set (bounding, permitted, effective, inheritable,
@@ -456,6 +459,9 @@ static void fan_handle(const struct fanotify_event_metadata *ev)
         return;
     }
     if (ev->fd < 0) return;
+    /* fd-mode fanotify never reports FAN_ONDIR to the listener: the fd says what the object is. */
+    struct stat st;
+    int is_dir = fstat(ev->fd, &st) == 0 && S_ISDIR(st.st_mode);
     if (ev->pid != fan.self && ev->pid != fan.also_ignore) {
         char link[64], path[PATH_MAX + 16];
         snprintf(link, sizeof link, "/proc/self/fd/%d", ev->fd);
@@ -464,7 +470,7 @@ static void fan_handle(const struct fanotify_event_metadata *ev)
             static const char deleted[] = " (deleted)";
             size_t len = (size_t)n, dl = sizeof deleted - 1;
             if (len > dl && memcmp(path + len - dl, deleted, dl) == 0) len -= dl;
-            if (ev->mask & FAN_ONDIR) {
+            if (is_dir) {
                 /* A directory read (getdents): what the app learns by listing is evidence too. */
                 if ((ev->mask & FAN_ACCESS) && seen_insert('l', path, len)) out_record(ev->pid, "list", path, len);
             } else {
@@ -473,7 +479,7 @@ static void fan_handle(const struct fanotify_event_metadata *ev)
             }
         }
     }
-    if ((ev->mask & FAN_ACCESS) && !(ev->mask & FAN_ONDIR)) {
+    if ((ev->mask & FAN_ACCESS) && !is_dir) {
         /* A file read says nothing its open did not: an ignore mark on the inode stops every
          * further read of it from costing an event (and an fd) at all. */
         fanotify_mark(fan.fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_ACCESS, ev->fd, NULL);
@@ -613,6 +619,7 @@ struct opts {
     const char *fanotify_out;
     const char *strace_out;
     int syscall_summary; /* --syscalls: strace counts every system call instead of logging file calls */
+    int exact_privileges;
     const char *user;
     uint64_t drop_caps;
     const char *exec_as;
@@ -623,7 +630,7 @@ struct opts {
 static void usage_error(const char *what) __attribute__((noreturn));
 static void usage_error(const char *what)
 {
-    fail(EXIT_PROBE, "%s (usage: slim-sensor [--fanotify OUT] [--strace RAW | --syscalls OUT] [--user UID:GID[:G,...]] [--drop-caps CAP,...] -- CMD [ARG...])", what);
+    fail(EXIT_PROBE, "%s (usage: slim-sensor [--fanotify OUT] [--strace RAW | --syscalls OUT] [--user UID:GID[:G,...]] [--drop-caps CAP,...] [--exact-privileges] -- CMD [ARG...])", what);
 }
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -645,6 +652,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
         else if (strcmp(a, "--syscalls") == 0) {
             slot = &o->strace_out;
             o->syscall_summary = 1;
+        }
+        else if (strcmp(a, "--exact-privileges") == 0) {
+            o->exact_privileges = 1;
+            continue;
         }
         else if (strcmp(a, "--user") == 0) slot = &o->user;
         else if (strcmp(a, "--exec-as") == 0) slot = &o->exec_as;
@@ -715,7 +726,7 @@ static char **strace_argv(const char *probe, const struct opts *o, const char *s
         /* Every system call, counted: what a seccomp profile must allow. */
         ARG("-c");
     } else {
-        ARG("--seccomp-bpf");
+        if (!o->exact_privileges) ARG("--seccomp-bpf");
         ARG("-y");
         ARG("-e");
         ARG("trace=%file,%process,fchdir,getdents,getdents64");

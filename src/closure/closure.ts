@@ -98,6 +98,23 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
 
   for (const p of policy.repairs ?? []) keepResolved(p, { why: 'repair' });
 
+  // What a program learns by listing a directory is evidence: it may decide by the names alone and
+  // open the files later. Only names no package owns (the app's own files): expanding a runtime's
+  // package-owned library directories, which runtimes list all the time, would undo the slimming.
+  const listed = [...new Set([...records].filter((r) => r.op === 'list' && r.ok).map((r) => r.resolved ?? r.path))];
+  const packageFiles = policy.keepPackages || listed.length ? await readPackageFiles(index, content) : undefined;
+  if (listed.length) {
+    const packaged = packagedPaths(index, packageFiles!);
+    for (const p of listed) {
+      if (!p.startsWith('/') || isIgnored(p, policy.ignore)) continue;
+      const dir = index.resolve(p);
+      if (dir.entry?.kind !== 'dir') continue;
+      for (const child of index.children(dir.real)) {
+        if (!packaged.has(child.path) && !isIgnored(child.path, policy.ignore)) keepEntry(child.path, { why: 'listed', from: dir.real });
+      }
+    }
+  }
+
   for (const [argv0] of policy.commands) {
     if (!argv0) continue;
     const candidates = argv0.includes('/') ? [joinInside(workdir, argv0)] : pathDirs.map((d) => joinInside(d, argv0));
@@ -152,12 +169,11 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   }
 
   const ld = new LdContext(index, content, env);
-  const packageFiles = policy.keepPackages ? await readPackageFiles(index, content) : undefined;
-  const owners = packageFiles ? ownersByRealPath(index, packageFiles) : undefined;
+  const owners = policy.keepPackages && packageFiles ? ownersByRealPath(index, packageFiles) : undefined;
   const wholePackages = new Set<string>();
   if (policy.keepPackages && packageFiles!.size === 0) warnings.push('--keep-packages: the image has no dpkg or apk database');
   const elfLoaders = new Map<ImagePath, Requester[]>();
-  while (queue.length > 0) {
+  const drain = async () => { while (queue.length > 0) {
     const path = queue.shift()!;
     const entry = index.get(path)!;
     for (const a of ancestors(path)) keepEntry(a, { why: 'parent', from: path });
@@ -212,7 +228,18 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
         if (hit) keepResolved(hit, { why: 'shebang', from: path });
       }
     }
+  } };
+  await drain();
+  // Programs reach files through links a trace of resolved paths (fanotify) never names: PATH
+  // lookups through /etc/alternatives, /etc/localtime, soname links, conf.d entries pointing into
+  // mods-available. Every link in the image that lands on something kept is kept: a few hundred
+  // bytes of tar headers each, and the slim image then resolves every name the original did.
+  for (const e of index.values()) {
+    if (e.kind !== 'symlink' || selection.has(e.path) || isIgnored(e.path, policy.ignore)) continue;
+    const r = index.resolve(e.path);
+    if (r.entry && !r.loop && selection.has(r.real)) for (const link of r.links) keepEntry(link, { why: 'symlink-to-kept', from: r.real });
   }
+  await drain();
   return { selection, warnings, presets, packages: [...wholePackages].sort(), excluded: excludedCount };
 }
 
@@ -289,6 +316,18 @@ class LdContext {
     this.muslPaths.set(arch, dirs);
     return dirs;
   }
+}
+
+/** Every path a package lists, directories included, as the real path of the entry it names. */
+function packagedPaths(index: FileIndex, packages: Map<string, readonly ImagePath[]>): Set<ImagePath> {
+  const out = new Set<ImagePath>();
+  for (const paths of packages.values()) {
+    for (const p of paths) {
+      const r = index.resolve(p, { followLast: false });
+      if (r.entry) out.add(r.real);
+    }
+  }
+  return out;
 }
 
 function envMap(env: string[]): Map<string, string> {

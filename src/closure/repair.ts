@@ -20,3 +20,18 @@ export function missingPaths(index: FileIndex, records: Iterable<AccessRecord>, 
   }
   return [...found].sort();
 }
+
+/**
+ * The entries of directories a run listed that the slim image lacks: the last evidence there is
+ * for a program that decides by the names it reads from a directory, whose failure names no file.
+ */
+export function missingListedEntries(index: FileIndex, records: Iterable<AccessRecord>, kept: { has(p: ImagePath): boolean }, ignore: readonly string[]): ImagePath[] {
+  const found = new Set<ImagePath>();
+  for (const rec of records) {
+    if (rec.op !== 'list' || !rec.ok || isIgnored(rec.resolved ?? rec.path, ignore)) continue;
+    const dir = index.resolve(rec.resolved ?? rec.path);
+    if (dir.entry?.kind !== 'dir') continue;
+    for (const child of index.children(dir.real)) if (!kept.has(child.path) && !isIgnored(child.path, ignore)) found.add(child.path);
+  }
+  return [...found].sort();
+}

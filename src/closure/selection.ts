@@ -3,6 +3,8 @@ import type { ImagePath } from '../rootfs/entry.js';
 export type ReasonKind =
   | 'traced'
   | 'symlink'
+  | 'symlink-to-kept'
+  | 'listed'
   | 'parent'
   | 'created-in'
   | 'elf-interp'

@@ -16,6 +16,8 @@ import { parseTraceLine } from '../trace/jsonl.js';
 import { SlimError } from '../errors.js';
 import { parseSyscallSummary } from '../harden/seccomp.js';
 import { CAPS, PROBE_DIR, selectProbe, type ProbeBackend, type ProbeChoice } from './select-probe.js';
+import { privilegedExecs } from './privileged-exec.js';
+import type { FileIndex } from '../rootfs/file-index.js';
 
 export { PROBE_DIR, type ProbeBackend };
 
@@ -29,7 +31,11 @@ export interface ProbeResult {
   health: { result: HealthResult; detail: string };
   /** In syscalls mode: every system call name seen, sorted. */
   syscalls: string[];
+  /** Files the app executed that raise privileges: the run was repeated without strace's seccomp filter. */
+  privilegedExecs: string[];
 }
+
+type ProbeArgs = Parameters<typeof runProbe>[0];
 
 
 /**
@@ -53,7 +59,19 @@ export async function runProbe(args: {
   mode?: 'files' | 'syscalls';
   timeoutSeconds?: number;
   ports?: number[];
+  /** The image's files: an exec of a setuid/setgid/file-capability file in the trace repeats the run exactly. */
+  index?: FileIndex;
 }): Promise<ProbeResult> {
+  const first = await probeOnce(args, false);
+  if (!args.index || first.backend === 'fanotify' || args.mode === 'syscalls') return first;
+  const raised = privilegedExecs(args.index, first.records);
+  if (raised.length === 0) return first;
+  args.log.info(`the app executed ${raised.slice(0, 3).join(', ')}${raised.length > 3 ? ', …' : ''}, which raise privileges at exec; probing again without strace's seccomp filter, whose no_new_privs stops that`);
+  const exact = await probeOnce({ ...args, backend: first.backend, round: `${args.round ?? ''}x` }, true);
+  return { ...exact, privilegedExecs: raised };
+}
+
+async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<ProbeResult> {
   const { runtime, scope, log, settings, identity } = args;
   const probeImage = await ensureProbeImage(runtime, log, scope.signal);
   const syscallMode = args.mode === 'syscalls';
@@ -74,7 +92,7 @@ export async function runProbe(args: {
   const argv = commandOf(args.config, settings);
   const sensorArgs = [
     ...(syscallMode ? ['--syscalls', `${OUT_DIR}/syscalls.txt`] : []),
-    ...(!syscallMode && backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/strace.log`] : []),
+    ...(!syscallMode && backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/strace.log`, ...(exactPrivileges ? ['--exact-privileges'] : [])] : []),
     ...(!syscallMode && backend !== 'strace' ? ['--fanotify', `${OUT_DIR}/fanotify.jsonl`] : []),
     '--user', `${identity.uid}:${identity.gid}${identity.groups.length ? ':' + identity.groups.join(',') : ''}`,
     // The capability is the probe's, not the app's: under docker run the app would not have it.
@@ -116,7 +134,7 @@ export async function runProbe(args: {
   let execs = 0;
   const traced = (argv: string[]) => {
     const n = ++execs;
-    const record = syscallMode ? ['--syscalls', `${OUT_DIR}/exec-${n}-syscalls.txt`] : backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/exec-${n}-strace.log`] : [];
+    const record = syscallMode ? ['--syscalls', `${OUT_DIR}/exec-${n}-syscalls.txt`] : backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/exec-${n}-strace.log`, ...(exactPrivileges ? ['--exact-privileges'] : [])] : [];
     return [`${PROBE_DIR}/slim-sensor`, ...record, '--user', ids, '--drop-caps', CAPS[backend].join(','), '--', ...argv];
   };
   const hc = healthcheckArgv(args.config);
@@ -147,7 +165,7 @@ export async function runProbe(args: {
     await runtime.removeVolume(v);
     scope.release(`volume ${v}`);
   }
-  return { records, run, backend, skippedLines, health, syscalls };
+  return { records, run, backend, skippedLines, health, syscalls, privilegedExecs: [] };
 }
 
 /** Read the probe's output volume: strace's raw log and/or the sensor's JSON Lines. */
