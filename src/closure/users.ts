@@ -58,12 +58,13 @@ export function resolveUser(spec: string | undefined, passwd: string | undefined
       gid = g.gid;
     }
   }
-  // An explicit group replaces the supplementary groups, as in Docker.
-  const extra = groupPart ? [] : supplementary(groups, user?.name, gid);
+  // An explicit group replaces the supplementary groups, as in Docker; runc always adds the primary group.
+  const extra = groupPart ? [gid] : supplementary(groups, user?.name, gid);
   return { uid, gid, groups: extra, home: user?.home || '/', ...(user ? { name: user.name } : {}) };
 }
 
+/** The groups the user is a member of, and the primary group, which runc always includes (sorted, as the kernel keeps them). */
 function supplementary(groups: GroupLine[], name: string | undefined, primary: number): number[] {
-  if (!name) return [];
-  return [...new Set(groups.filter((g) => g.members.includes(name) && g.gid !== primary).map((g) => g.gid))];
+  const member = name ? groups.filter((g) => g.members.includes(name)).map((g) => g.gid) : [];
+  return [...new Set([...member, primary])].sort((a, b) => a - b);
 }

@@ -8,11 +8,11 @@ const group = ['root:x:0:', 'svc:x:1001:', 'app:x:1000:', 'audio:x:29:app,svc', 
 describe('resolveUser (Docker USER semantics over the image files)', () => {
   it.each([
     [undefined, { uid: 0, gid: 0, home: '/root' }],
-    ['svc', { uid: 1001, gid: 1001, home: '/var/lib/svc', groups: [29] }],
-    ['1000', { uid: 1000, gid: 1000, home: '/home/app', groups: [29, 44] }],
-    ['app:audio', { uid: 1000, gid: 29, groups: [] }],
-    ['1000:5', { uid: 1000, gid: 5, groups: [] }],
-    ['4242', { uid: 4242, gid: 0, home: '/', groups: [] }],
+    ['svc', { uid: 1001, gid: 1001, home: '/var/lib/svc', groups: [29, 1001] }],
+    ['1000', { uid: 1000, gid: 1000, home: '/home/app', groups: [29, 44, 1000] }],
+    ['app:audio', { uid: 1000, gid: 29, groups: [29] }],
+    ['1000:5', { uid: 1000, gid: 5, groups: [5] }],
+    ['4242', { uid: 4242, gid: 0, home: '/', groups: [0] }],
   ])('%s', (spec, want) => {
     expect(resolveUser(spec, passwd, group)).toMatchObject(want);
   });
