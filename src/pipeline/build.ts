@@ -48,6 +48,7 @@ import { cycloneDx } from '../sbom/cyclonedx.js';
 import { readPackageFiles } from '../closure/packages.js';
 import type { BuiltImage } from '../pack/image-builder.js';
 import { loadSource } from '../sources/load-source.js';
+import { holdImage } from './run-images.js';
 
 export interface BuildOptions {
   image: string;
@@ -296,8 +297,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       written.push(describeOutput(o));
     }
     if (toEngine) {
-      packed.keep();
-      await runtime.tagImage(slimId, out.repository, out.tag ?? 'latest');
+      await packed.keep(out.repository, out.tag ?? 'latest');
       written.unshift(`docker:${outputName}`);
     }
   }
@@ -373,9 +373,9 @@ interface Packed {
   layer: Awaited<ReturnType<typeof writeLayer>>;
   built: ReturnType<typeof buildImage>;
   slimId: string;
-  /** The image passed: it stays in the engine. */
-  keep(): void;
-  /** A repaired image replaces it: remove it now, unless it was in the engine before this run. */
+  /** The image passed: tagged with its output name, it stays when the run's tag goes. */
+  keep(repository: string, tag: string): Promise<void>;
+  /** A repaired image replaces it: remove its run tag now (the image goes with it unless something else names it). */
   discard(): Promise<void>;
 }
 
@@ -390,22 +390,19 @@ async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: Bu
   });
   const layer = await writeLayer(plan, spool, join(tmp, `layer-${round}.tar.gz`), scope.signal);
   const built = buildImage(plan, layer);
-  const existed = (await runtime.inspectImage(built.configDigest)) !== undefined;
+  // Provisional: loaded under this run's own tag (slim-run/<run id>:slim-<round>), which goes when the run ends.
+  // Parallel runs that make the same image each hold it by their own tag, so none removes it under another.
+  const held = await holdImage(runtime, scope, built.configDigest, `slim-${round}`);
   const archive = new PassThrough();
-  imageArchiveStream(built).pipe(archive);
+  imageArchiveStream(built, { repoTags: held.repoTags }).pipe(archive);
   const slimId = await runtime.loadImage(archive, scope.signal);
-  const name = `provisional slim image ${round}`;
-  if (!existed) scope.defer(name, () => runtime.removeImage(slimId));
   return {
     plan,
     layer,
     built,
     slimId,
-    keep: () => scope.release(name),
-    discard: async () => {
-      scope.release(name);
-      if (!existed) await runtime.removeImage(slimId);
-    },
+    keep: (repository, tag) => runtime.tagImage(slimId, repository, tag),
+    discard: () => held.release(),
   };
 }
 

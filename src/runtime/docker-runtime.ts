@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { ContainerNetwork } from '../verify/endpoint.js';
 import type { ContainerState, CreatedContainer, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
 import { parsePublish } from './publish.js';
-import { SlimError, errorMessage } from '../errors.js';
+import { InternalError, SlimError, errorMessage } from '../errors.js';
 import { EngineCalls, engineTimeouts, type EngineCallOptions } from './engine-call.js';
 
 const { requestMs: REQUEST_MS, pingMs: PING_MS } = engineTimeouts();
@@ -91,7 +91,9 @@ export class DockerRuntime implements Runtime {
     const messages = await readJsonMessages(res);
     const failure = messages.find((m) => m.error || m.errorDetail);
     if (failure) throw new SlimError(`the engine refused the image: ${failure.error ?? failure.errorDetail?.message}`, { code: 'LOAD_FAILED' });
-    const loaded = messages.map((m) => /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(m.stream ?? '')?.[1]).find(Boolean);
+    // A tagged load reports the tag instead of the ID: the tag says which image it is.
+    const named = messages.map((m) => /^Loaded image: (\S+)/.exec((m.stream ?? '').trim())?.[1]).find(Boolean);
+    const loaded = messages.map((m) => /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(m.stream ?? '')?.[1]).find(Boolean) ?? (named ? (await this.inspectImage(named))?.id : undefined);
     if (!loaded) throw new SlimError(`the engine did not report the loaded image: ${JSON.stringify(messages).slice(0, 300)}`, { code: 'LOAD_FAILED' });
     return loaded;
   }
@@ -111,6 +113,12 @@ export class DockerRuntime implements Runtime {
       if (err instanceof SlimError) throw err;
       if (statusOf(err) !== 404) throw wrap(`removing image ${ref}`, err);
     }
+  }
+
+  async removeTag(ref: string): Promise<void> {
+    // By ID the engine would remove the image whatever else names it: only tags are removed here.
+    if (/^(sha256:)?[0-9a-f]{12,64}$/.test(ref) || !/:[\w][\w.-]*$/.test(ref)) throw new InternalError(`removeTag takes REPOSITORY:TAG, not "${ref}"`);
+    await this.removeImage(ref);
   }
 
   async buildImage(contextDir: string, tag: string, buildArgs: Record<string, string>, signal: AbortSignal): Promise<void> {

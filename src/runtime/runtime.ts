@@ -9,10 +9,15 @@ export interface Runtime {
   inspectImage(ref: string): Promise<ImageInspect | undefined>;
   /** `docker save` of one image, as a stream (docker-archive). */
   saveImage(ref: string, signal: AbortSignal): Promise<Readable>;
-  /** `docker load` of a docker-archive stream; returns the image ID. */
+  /** `docker load` of a docker-archive stream; returns the image ID (also when the archive's manifest.json tags it). */
   loadImage(archive: Readable, signal: AbortSignal): Promise<string>;
   tagImage(id: string, repository: string, tag: string): Promise<void>;
   removeImage(ref: string): Promise<void>;
+  /**
+   * Remove a tag (`REPO:TAG`, never an ID). The image goes with it only when that was its last tag
+   * and no container uses it; another tag (the user's, another run's) keeps it. Gone already is fine.
+   */
+  removeTag(ref: string): Promise<void>;
   buildImage(contextDir: string, tag: string, buildArgs: Record<string, string>, signal: AbortSignal): Promise<void>;
   /** Remove untagged images that carry this label (a build's intermediate stages); returns how many. */
   removeDanglingImages(label: string): Promise<number>;
