@@ -1,5 +1,6 @@
 import { SlimError, ExitCode } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build.js';
+import { checkRunSettings } from '../pipeline/run-settings.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import { checkOutputPaths, parseOutputRef } from '../sinks/output.js';
 import { readFileSync } from 'node:fs';
@@ -134,7 +135,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
   return {
     image,
     ...(f.tag ? { tag: f.tag } : {}),
-    settings: {
+    settings: checkRunSettings({
       ...(f.network ? { network: f.network } : {}),
       env: envFlags(f.env),
       volumes: f.volume,
@@ -147,7 +148,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
       readOnly: f.readOnly ?? false,
       tmpfs: f.tmpfs,
       stopTimeout: seconds('--stop-timeout', f.stopTimeout),
-    },
+    }),
     ...checksFrom(f),
     probe: f.probe as ProbeChoice,
     include: f.include,
