@@ -24,7 +24,7 @@ const typeMap: Record<string, TarEntry['type']> = {
  * Names, PAX records included, are read as byte strings (latin1): names that are not UTF-8 and
  * binary xattrs (security.capability) survive unchanged.
  */
-export async function readLayerTar(input: Readable, layer: number, spool: ContentSpool, label: string): Promise<TarEntry[]> {
+export async function readLayerTar(input: Readable, layer: number, spool: Pick<ContentSpool, 'append'>, label: string): Promise<TarEntry[]> {
   const { head, stream } = await peek(input, 4);
   const decompress = isGzip(head) ? createGunzip() : isZstd(head) ? zstdDecompress(label) : undefined;
   const extract = byteExact();
