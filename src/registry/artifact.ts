@@ -73,6 +73,13 @@ export function withReferrer(existing: Buffer | undefined, a: ArtifactManifest):
   return Buffer.from(JSON.stringify(index));
 }
 
+/** The index without these artifacts (a push that failed takes its attachments back). */
+export function withoutReferrers(existing: Buffer, digests: readonly string[]): Buffer {
+  const index = parseIndex(existing);
+  index.manifests = index.manifests.filter((m) => !digests.includes(m.digest));
+  return Buffer.from(JSON.stringify(index));
+}
+
 export function referrersOf(indexRaw: Buffer): ReferrerDescriptor[] {
   return parseIndex(indexRaw).manifests;
 }

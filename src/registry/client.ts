@@ -176,6 +176,25 @@ export class RegistryClient {
     return { digest, ...(subject ? { subject } : {}) };
   }
 
+  /**
+   * Delete a manifest by digest (and so every tag on it). False when the registry does not allow
+   * deletes (405, or distribution with storage delete off); a manifest already gone is fine.
+   */
+  async deleteManifest(repo: string, digest: Digest): Promise<boolean> {
+    const res = await this.request({ method: 'DELETE', url: `v2/${repo}/manifests/${digest}`, scopes: [pushScope(repo)], ok: [200, 202, 404, 405], what: `deleting manifest ${short(digest)}` });
+    discard(res);
+    return res.status !== 405;
+  }
+
+  /**
+   * Before a build that pushes here: the registry answers, and the credentials may push to `repo`
+   * (a token for the push scope from the registry's token service, or Basic credentials it accepts).
+   */
+  async checkPush(repo: string): Promise<void> {
+    await this.authorization([pushScope(repo)]);
+    if (this.challenge?.scheme === 'basic') discard(await this.request({ method: 'GET', url: 'v2/', scopes: [pushScope(repo)], ok: [200], what: 'checking the credentials' }));
+  }
+
   /** The manifest's bytes, checked against the digest asked for (or the one the registry names). */
   async getManifest(repo: string, reference: string, accept = MANIFEST_ACCEPT): Promise<{ raw: Buffer; mediaType: string; digest: Digest } | undefined> {
     const res = await this.request({ method: 'GET', url: `v2/${repo}/manifests/${reference}`, headers: { accept }, scopes: [pullScope(repo)], ok: [200, 404], what: `getting manifest ${reference}` });

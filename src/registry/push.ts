@@ -5,7 +5,7 @@ import { MediaType, type Digest } from '../image/types.js';
 import { sha256 } from '../image/digest.js';
 import { progressBar } from '../progress.js';
 import { type BlobSource, type ManifestRef, type RegistryClient } from './client.js';
-import { artifactManifest, EMPTY_CONFIG, referrersTag, type ArtifactFile } from './artifact.js';
+import { artifactManifest, EMPTY_CONFIG, referrersOf, referrersTag, withoutReferrers, type ArtifactFile } from './artifact.js';
 import { addReferrer } from './referrers-tag.js';
 
 export type BlobOutcome = 'uploaded' | 'exists' | 'mounted';
@@ -69,8 +69,10 @@ export interface Attached {
  * Attach files to a pushed image the ORAS way: an artifact whose subject is the image. A registry
  * that answers with OCI-Subject indexes it itself; for others the referrers tag is updated.
  */
-export async function attachArtifact(client: RegistryClient, repo: string, subject: ManifestRef, artifactType: string, files: ArtifactFile[], annotations: Record<string, string>): Promise<Attached> {
+export async function attachArtifact(client: RegistryClient, repo: string, subject: ManifestRef, artifactType: string, files: ArtifactFile[], annotations: Record<string, string>, onDigest?: (d: Digest) => void): Promise<Attached> {
   const artifact = artifactManifest(artifactType, files, subject, annotations);
+  // Told before anything is written: a push that fails later takes back what was written for it.
+  onDigest?.(artifact.digest);
   await ensureBlob(client, repo, bufferBlob(EMPTY_CONFIG.data, EMPTY_CONFIG.mediaType), []);
   for (const f of files) await ensureBlob(client, repo, bufferBlob(f.data, f.mediaType), []);
   const put = await client.putManifest(repo, artifact.digest, MediaType.ociManifest, artifact.raw);
@@ -86,3 +88,26 @@ export async function attachArtifact(client: RegistryClient, repo: string, subje
   return { digest: artifact.digest, artifactType, via: 'tag-schema' };
 }
 
+
+/**
+ * Take attachments back when the image they describe was not published (its tag PUT failed):
+ * their entries leave the referrers tag's index (the tag itself goes when nothing else is listed
+ * there), and their manifests are deleted. Returns what could not be undone, for a warning.
+ */
+export async function detachArtifacts(client: RegistryClient, repo: string, subject: Digest, digests: readonly Digest[]): Promise<string[]> {
+  const left: string[] = [];
+  if (digests.length === 0) return left;
+  const tag = referrersTag(subject);
+  const index = await client.getManifest(repo, tag, MediaType.ociIndex);
+  if (index && referrersOf(index.raw).some((m) => digests.includes(m.digest))) {
+    const rest = withoutReferrers(index.raw, digests);
+    if (referrersOf(rest).length > 0) await client.putManifest(repo, tag, MediaType.ociIndex, rest);
+    else if (!(await client.deleteManifest(repo, index.digest))) {
+      // A registry without deletes keeps the tag: an empty index at least lists nothing.
+      await client.putManifest(repo, tag, MediaType.ociIndex, rest);
+      left.push(`the empty referrers tag ${tag} (the registry does not allow deletes)`);
+    }
+  }
+  for (const d of digests) if (!(await client.deleteManifest(repo, d))) left.push(`artifact manifest ${d} (untagged; the registry does not allow deletes)`);
+  return left;
+}

@@ -52,6 +52,9 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         if (!image) throw new SlimError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)', { code: 'USAGE', exitCode: ExitCode.usage });
         const opts = toBuildOptions(image, flags);
         const { build } = await import('../../pipeline/build.js');
+        const { checkRegistries } = await import('../../pipeline/publish.js');
+        // Before the engine is touched: a registry output that cannot take the push fails now, not after the build.
+        await checkRegistries(opts.outputs.flatMap((o) => (o.kind === 'registry' ? [o.ref] : [])), opts.registry, ctx.log, ctx.scope.signal);
         const { renderText } = await import('../../report/report.js');
         const report = await build(opts, ctx);
         const json = JSON.stringify(report, null, 2);
