@@ -39,11 +39,18 @@ async function runAction(action: (ctx: CommandContext) => Promise<number>, flags
     const interrupted = scope.signal.aborted && scope.signal.reason instanceof InterruptedError;
     if (interrupted) process.stderr.write('slim: cleaning up…\n');
     const failures = await scope.dispose();
+    // Cleanup ran: a signal from now on ends slim at once, with the run's exit code (never killed by it).
+    const exitNow = () => process.exit(code);
+    process.on('SIGINT', exitNow);
+    process.on('SIGTERM', exitNow);
     for (const failure of failures) process.stderr.write(`slim: warning: ${shorten(failure.message, verbose)}\n`);
     // Said only once cleanup has run, and with what it could not remove.
     if (interrupted) {
       const left = failures.map((f) => (f as Error & { resource?: string }).resource ?? f.message);
       process.stderr.write(left.length ? `slim: cleanup done, except: ${shorten(left.join(', '), verbose)} could not be removed\n` : 'slim: cleanup done: everything slim created was removed\n');
+      // Nothing is left to wait for: exit now, not after the aborted requests' sockets close (a
+      // further Ctrl-C in that teardown would otherwise end slim by the signal, not with 130).
+      process.exit(code);
     }
   }
   process.exitCode = code;

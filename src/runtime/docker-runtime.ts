@@ -82,12 +82,23 @@ export class DockerRuntime implements Runtime {
   async loadImage(archive: Readable, signal: AbortSignal): Promise<string> {
     let res: NodeJS.ReadableStream;
     try {
-      res = await this.calls.call('loading the image', (abortSignal) => this.docker.loadImage(archive, { quiet: true, abortSignal }), { signal });
+      // An abort cuts the upload (the engine then loads nothing); once the archive is all sent the
+      // engine's answer is awaited, so that an image it loaded is known and removed by the caller.
+      const cut = () => void (archive.readableEnded || archive.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted')));
+      signal.addEventListener('abort', cut, { once: true });
+      const detach = this.calls.onAbort(cut);
+      try {
+        res = await this.calls.call('loading the image', () => this.docker.loadImage(archive, { quiet: true }), { abortable: false });
+      } finally {
+        signal.removeEventListener('abort', cut);
+        detach();
+      }
     } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      this.calls.throwIfAborted();
       if (err instanceof SlimError) throw err;
       throw wrap('loading the image into the engine', err);
     }
-    destroyOnAbort(res as Readable, signal, this.calls);
     const messages = await readJsonMessages(res);
     const failure = messages.find((m) => m.error || m.errorDetail);
     if (failure) throw new SlimError(`the engine refused the image: ${failure.error ?? failure.errorDetail?.message}`, { code: 'LOAD_FAILED' });
@@ -154,11 +165,17 @@ export class DockerRuntime implements Runtime {
   }
 
   async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    this.calls.throwIfAborted();
     try {
-      await this.calls.call(`creating volume ${name}`, (abortSignal) => this.docker.createVolume({ Name: name, Labels: labels, abortSignal }), REQUEST);
+      // Not aborted midway: the engine would make the volume anyway, and nobody would remove it.
+      await this.calls.call(`creating volume ${name}`, () => this.docker.createVolume({ Name: name, Labels: labels }), { ...REQUEST, abortable: false });
     } catch (err) {
       if (err instanceof SlimError) throw err;
       throw wrap(`creating volume ${name}`, err);
+    }
+    if (this.calls.aborted) {
+      await this.removeVolume(name).catch(() => {});
+      this.calls.throwIfAborted();
     }
   }
 
@@ -184,11 +201,17 @@ export class DockerRuntime implements Runtime {
 
   async create(spec: RunSpec): Promise<CreatedContainer> {
     let c: Docker.Container;
+    this.calls.throwIfAborted();
     try {
-      c = await this.calls.call(`creating a container from ${spec.image}`, (abortSignal) => this.docker.createContainer({ ...toCreateOptions(spec), abortSignal }), REQUEST);
+      // Not aborted midway: the engine would make the container anyway, and nobody would remove it.
+      c = await this.calls.call(`creating a container from ${spec.image}`, () => this.docker.createContainer(toCreateOptions(spec)), { ...REQUEST, abortable: false });
     } catch (err) {
       if (err instanceof SlimError) throw err;
       throw wrap(`creating a container from ${spec.image}`, err);
+    }
+    if (this.calls.aborted) {
+      await removeContainer(c, this.calls).catch(() => {});
+      this.calls.throwIfAborted();
     }
     return new DockerContainer(c, this.calls);
   }

@@ -54,6 +54,10 @@ export class EngineCalls {
     }
   }
 
+  get aborted(): boolean {
+    return this.runSignal?.aborted ?? false;
+  }
+
   throwIfAborted(): void {
     this.runSignal?.throwIfAborted();
   }

@@ -17,7 +17,7 @@ export interface SlimRun {
 let runs = 0;
 
 /** Run the real CLI (the built dist), as a user would. */
-export function runSlim(args: string[], opts: { env?: Record<string, string>; onStderr?: (chunk: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<SlimRun> {
+export function runSlim(args: string[], opts: { env?: Record<string, string>; onStderr?: (chunk: string, kill: (s: NodeJS.Signals) => void) => void; onSpawn?: (kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<SlimRun> {
   const runId = `t${process.pid}-${++runs}-${Date.now().toString(36)}`;
   const withId = args[0] === 'build' || args[0] === 'probe' ? [args[0], '--run-id', runId, ...args.slice(1)] : args;
   return new Promise((resolve, reject) => {
@@ -29,6 +29,7 @@ export function runSlim(args: string[], opts: { env?: Record<string, string>; on
       stderr += b.toString();
       opts.onStderr?.(stderr, (s) => child.kill(s));
     });
+    opts.onSpawn?.((s) => child.kill(s));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       let report: BuildReport | undefined;
