@@ -293,7 +293,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     for (const o of opts.outputs) {
       if (o.kind === 'docker' || o.kind === 'registry') continue;
       log.step(`writing ${describeOutput(o)}`);
-      await writeOutput(o, built, outputName);
+      await writeOutput(o, built, outputName, scope.signal);
       written.push(describeOutput(o));
     }
     if (toEngine) {

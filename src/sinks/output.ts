@@ -102,16 +102,19 @@ function realOf(p: string): string {
  * Write the image to a file or OCI layout. Written to a temporary name next to the target and
  * renamed into place, so a failure or Ctrl-C never leaves a half-written image under the name.
  */
-export async function writeOutput(o: Exclude<OutputRef, { kind: 'docker' | 'registry' }>, img: BuiltImage, name: string): Promise<void> {
-  if (o.kind === 'oci') return writeOciLayout(o.dir, img, o.tag ?? 'latest');
+export async function writeOutput(o: Exclude<OutputRef, { kind: 'docker' | 'registry' }>, img: BuiltImage, name: string, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  if (o.kind === 'oci') return writeOciLayout(o.dir, img, o.tag ?? 'latest', signal);
   const tmp = `${o.file}.slim-tmp-${process.pid}`;
   try {
     await mkdir(dirname(o.file), { recursive: true });
     const stream = o.kind === 'oci-archive' ? imageArchiveStream(img, { refName: o.tag ?? 'latest' }) : imageArchiveStream(img, { repoTags: [name] });
-    await pipeline(stream, createWriteStream(tmp));
+    await pipeline(stream, createWriteStream(tmp), ...(signal ? [{ signal }] : []));
+    signal?.throwIfAborted();
     await rename(tmp, o.file);
   } catch (err) {
     await rm(tmp, { force: true });
+    if (signal?.aborted) throw signal.reason;
     throw new SlimError(`writing ${describeOutput(o)}: ${(err as Error).message}`, { code: 'OUTPUT_FAILED', cause: err });
   }
 }
@@ -122,9 +125,19 @@ interface OciIndex {
   manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[];
 }
 
-/** Add the image to an OCI layout (made if absent), replacing any manifest under the same ref name. */
-async function writeOciLayout(dir: string, img: BuiltImage, tag: string): Promise<void> {
+/** Add the image to an OCI layout (made if absent, and removed again if writing it fails or is aborted). */
+async function writeOciLayout(dir: string, img: BuiltImage, tag: string, signal?: AbortSignal): Promise<void> {
   const exists = await stat(dir).then(() => true, () => false);
+  try {
+    await addToOciLayout(dir, exists, img, tag, signal);
+  } catch (err) {
+    if (!exists) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Replacing any manifest under the same ref name; index.json is written last, by rename. */
+async function addToOciLayout(dir: string, exists: boolean, img: BuiltImage, tag: string, signal?: AbortSignal): Promise<void> {
   let index: OciIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
   if (exists) {
     const layout = await readFile(join(dir, 'oci-layout'), 'utf8').catch(() => undefined);
@@ -135,6 +148,7 @@ async function writeOciLayout(dir: string, img: BuiltImage, tag: string): Promis
   await mkdir(blobs, { recursive: true });
   const put = async (digest: string, write: (tmp: string) => Promise<void>) => {
     const final = join(blobs, digest.slice('sha256:'.length));
+    signal?.throwIfAborted();
     if (await stat(final).then(() => true, () => false)) return;
     const tmp = `${final}.slim-tmp-${process.pid}`;
     try {
@@ -152,6 +166,7 @@ async function writeOciLayout(dir: string, img: BuiltImage, tag: string): Promis
   const refName = 'org.opencontainers.image.ref.name';
   index.manifests = index.manifests.filter((m) => m.annotations?.[refName] !== tag);
   index.manifests.push({ mediaType: MediaType.ociManifest, digest: img.manifestDigest, size: img.manifestRaw.length, annotations: { [refName]: tag } });
+  signal?.throwIfAborted();
   const tmpIndex = join(dir, `index.json.slim-tmp-${process.pid}`);
   await writeFile(tmpIndex, JSON.stringify(index));
   await rename(tmpIndex, join(dir, 'index.json'));

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Scope } from '../../src/pipeline/scope.js';
 import { elide, shortenMessage } from '../../src/util/elide.js';
-import { checkOutputPaths, parseOutputRef } from '../../src/sinks/output.js';
+import { checkOutputPaths, parseOutputRef, writeOutput } from '../../src/sinks/output.js';
+import { mkBuiltImage } from '../helpers/built-image.js';
 import { EngineCalls } from '../../src/runtime/engine-call.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { InterruptedError, SlimError } from '../../src/errors.js';
@@ -77,6 +78,28 @@ describe('output paths are checked before the build', () => {
       expect(check('registry:127.0.0.1:5000/a/b:c')).not.toThrow();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an output write that is aborted leaves nothing', () => {
+  it.each(['docker-archive', 'oci-archive', 'oci'] as const)('%s: no file, no temp file, no half layout', async (kind) => {
+    const dir = mkdtempSync(join(tmpdir(), 'slim-unit-'));
+    const out = mkdtempSync(join(tmpdir(), 'slim-unit-out-'));
+    try {
+      const img = await mkBuiltImage(dir, { randomSize: 8 * 1024 * 1024 });
+      const target = join(out, kind === 'oci' ? 'layout' : 'image.tar');
+      const ctl = new AbortController();
+      const writing = writeOutput(parseOutputRef(`${kind}:${target}`) as Parameters<typeof writeOutput>[0], img, 'x:y', ctl.signal);
+      setImmediate(() => ctl.abort(new InterruptedError('SIGINT')));
+      await expect(writing).rejects.toBeInstanceOf(InterruptedError);
+      expect(readdirSync(out)).toEqual([]);
+      // And with the signal aborted before: nothing is started.
+      await expect(writeOutput(parseOutputRef(`${kind}:${target}`) as Parameters<typeof writeOutput>[0], img, 'x:y', ctl.signal)).rejects.toBeInstanceOf(InterruptedError);
+      expect(readdirSync(out)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });
