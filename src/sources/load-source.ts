@@ -32,6 +32,8 @@ export function describeSource(src: FileSource): string {
 export async function loadSource(src: FileSource, runtime: Runtime, scope: Scope): Promise<string> {
   const label = describeSource(src);
   const pack = tar.pack();
+  // A refused input destroys the archive with its error; that error is reported below, not as an unhandled event.
+  pack.on('error', () => {});
   const name = async (id: string) => (await holdImage(runtime, scope, id, 'input')).repoTags;
   let verifying: () => Promise<VerifiedImage>;
   if (src.kind === 'docker-archive') {
