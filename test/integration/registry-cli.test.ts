@@ -130,12 +130,13 @@ describe('slim build --output registry: a CI stage end to end', () => {
     expect(await client.getManifest('team/stage', '2-slim')).toBeUndefined();
   });
 
-  it('an unreachable registry fails with a clear error and exit 1 after the image was verified; nothing is tagged', async () => {
+  it('an unreachable registry fails with a clear error and exit 1 before the build; nothing is made', async () => {
     const port = freePort();
     const dead = `127.0.0.1:${freePort()}`;
     const r = await runSlim(['build', fixtureTag('static-bin'), '--network', 'host', '-e', `PORT=${port}`, '--http-port', String(port), '--http-probe', 'GET /', '--output', `registry:${dead}/x/y:z`], { env: { CI: 'true' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`slim: error: contacting the registry at ${dead.replace(/\./g, '\\.')}: GET ${dead.replace(/\./g, '\\.')}/v2/: connect ECONNREFUSED`));
+    expect(r.stderr).toMatch(new RegExp(`slim: error: --output registry:${dead.replace(/\./g, '\\.')}/x/y:z: contacting the registry at ${dead.replace(/\./g, '\\.')}: GET ${dead.replace(/\./g, '\\.')}/v2/: connect ECONNREFUSED`));
+    expect(r.stderr).not.toMatch(/probe container/);
     expect(r.stderr).toMatch(/slim: hint: is the registry up and reachable from here\?/);
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
   });
