@@ -12,7 +12,7 @@ import { oneLine } from '../verify/exercise.js';
 import { describeCheck, withMountOutputs, withPorts, type Check } from '../verify/checks.js';
 import { jobOutputPaths, withOwnMounts } from './run-mounts.js';
 import { baselineFailure, compareRuns, runChecked, type Checked, type Verdict } from './verify-run.js';
-import { missingPaths } from '../closure/repair.js';
+import { missingListedEntries, missingPaths } from '../closure/repair.js';
 import { overBudget, type Budget } from './budget.js';
 import { dropUnusedTools, setidFiles } from '../harden/tools.js';
 import { hardenChecks, isRoot, type HardenContent } from './harden-checks.js';
@@ -27,7 +27,8 @@ import { ContentSpool } from '../sources/content-spool.js';
 import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
 import { computeClosure } from '../closure/closure.js';
 import { runProbe, PROBE_DIR, OUT_DIR, type ProbeBackend } from '../probe/run-probe.js';
-import type { ProbeChoice } from '../probe/select-probe.js';
+import { selectProbe, type ProbeChoice } from '../probe/select-probe.js';
+import { ensureProbeImage } from '../probe/probe-image.js';
 import { planPack } from '../pack/plan.js';
 import { writeLayer } from '../pack/layer-writer.js';
 import { buildImage } from '../pack/image-builder.js';
@@ -150,7 +151,7 @@ export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, '
     const identity = await identityOf(opened, settings);
     const { check, ports } = withPorts(opts.check, Object.keys(config.ExposedPorts ?? {}), settings.publish);
     log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(check)})`);
-    const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports }));
+    const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, index: img.index }));
     if (!probe.run.passed) throw probeFailure(check, probe.run);
     log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
     result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
@@ -245,7 +246,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     const failing = verdict.checks.filter((c) => c.original === 'pass' && c.slim === 'fail').map((c) => c.name);
     log.warn(`the slim image failed verification (${verdict.summary}); repair round ${round} of ${opts.repairRounds}`);
     const tr = Date.now();
-    const found = await findRepairs(opened, packed.slimId, closure.selection, ignore, verifyCheck, ports, trace.backend, round, slimTimeout, opts, deps);
+    const found = await findRepairs(opened, packed.slimId, closure.selection, ignore, verifyCheck, ports, round, slimTimeout, opts, deps);
     repairSeconds += since(tr);
     // A path added before and still missing is kept out on purpose (--exclude): adding it again would loop.
     const seenIn = found.seenIn;
@@ -408,20 +409,34 @@ async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: Bu
 
 /**
  * What the slim image lacks, by evidence. First its own failed lookups, traced with strace (which
- * sees them). A program that lists a directory before it opens (Python's import does) never looks
- * for what is not listed, and fanotify sees only files that exist: then the original is traced
- * under the same checks, and what it touches that the slim image lacks is added.
+ * sees them) whenever the engine grants it, whatever --probe chose. A program that lists a
+ * directory before it opens (Python's import does) never looks for what is not listed, and
+ * fanotify sees only files that exist: then the original is traced under the same checks, and
+ * what it touches that the slim image lacks is added. Last, the entries of the directories either
+ * run listed that the slim image lacks: a program may decide by names alone.
  */
-async function findRepairs(opened: OpenedImage, slimId: string, kept: Selection, ignore: string[], check: Check, ports: number[], backend: TraceResult['backend'], round: number, slimTimeout: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<{ paths: ImagePath[]; seenIn: 'slim image' | 'original' }> {
+async function findRepairs(opened: OpenedImage, slimId: string, kept: Selection, ignore: string[], check: Check, ports: number[], round: number, slimTimeout: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<{ paths: ImagePath[]; seenIn: 'slim image' | 'original' }> {
   const index = opened.img.index;
-  if (backend !== 'fanotify') {
-    const seen = await traceRun(opened, slimId, 'slim image', check, ports, backend === 'trace-file' ? 'auto' : 'strace', `r${round}`, slimTimeout, opts, deps);
-    const paths = missingPaths(index, seen, kept, ignore);
+  const granted = await grantedBackend(deps);
+  let slimSeen: AccessRecord[] = [];
+  if (granted !== 'fanotify') {
+    slimSeen = await traceRun(opened, slimId, 'slim image', check, ports, 'strace', `r${round}`, slimTimeout, opts, deps);
+    const paths = missingPaths(index, slimSeen, kept, ignore);
     if (paths.length) return { paths, seenIn: 'slim image' };
     deps.log.info(`repair round ${round}: the slim image's failed lookups name nothing the original has; tracing the original under the same checks`);
   }
-  const seen = await traceRun(opened, opened.inspect.id, 'original', check, ports, backend === 'trace-file' ? 'auto' : backend, `r${round}o`, undefined, opts, deps);
-  return { paths: missingPaths(index, seen, kept, ignore), seenIn: 'original' };
+  const seen = await traceRun(opened, opened.inspect.id, 'original', check, ports, granted, `r${round}o`, undefined, opts, deps);
+  const paths = missingPaths(index, seen, kept, ignore);
+  if (paths.length) return { paths, seenIn: 'original' };
+  const listedInSlim = missingListedEntries(index, slimSeen, kept, ignore);
+  if (listedInSlim.length) return { paths: listedInSlim, seenIn: 'slim image' };
+  return { paths: missingListedEntries(index, seen, kept, ignore), seenIn: 'original' };
+}
+
+/** The richest backend the engine grants: repair traces use it whatever the probe run used. */
+async function grantedBackend({ runtime, log, scope }: BuildDeps): Promise<ProbeBackend> {
+  const probeImage = await ensureProbeImage(runtime, log, scope.signal);
+  return (await selectProbe(runtime, probeImage, 'auto', scope)).backend;
 }
 
 async function traceRun(opened: OpenedImage, image: string, what: string, check: Check, ports: number[], backend: ProbeChoice, round: string, timeoutSeconds: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<AccessRecord[]> {
@@ -429,7 +444,7 @@ async function traceRun(opened: OpenedImage, image: string, what: string, check:
   log.step(`repair: tracing the ${what} (${backend}) under ${describeCheck(check)}`);
   const identity = await identityOf(opened, opts.settings);
   const probe = await withOwnMounts(deps, opts.settings, 'probe', (settings) => runProbe({
-    runtime, scope, log, image, config: opened.img.config.config ?? {}, settings, identity, check, ports, round, backend,
+    runtime, scope, log, image, config: opened.img.config.config ?? {}, settings, identity, check, ports, round, backend, index: opened.img.index,
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   }));
   log.info(`${what}: ${probe.run.summary}; ${probe.records.length} trace records`);

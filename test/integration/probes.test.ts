@@ -25,6 +25,8 @@ interface Case {
   args: (port: number) => string[];
   /** Checked on the slim image's files. */
   keeps?: string[];
+  /** Verification checks that must have run and passed on both images. */
+  checks?: string[];
 }
 
 const nginxDaemon = (port: number) =>
@@ -40,17 +42,31 @@ const cases: Case[] = [
   { name: 'a read-only root filesystem', fixture: 'python-http', args: (p) => ['-e', `PORT=${p}`, '--network', 'host', '--read-only', '--tmpfs', '/tmp', '--smoke', curl(p, '/health', 'ok')] },
   { name: 'a job that exits before the smoke test starts', fixture: 'shell-job', args: () => ['--smoke', 'sleep 1; docker logs "$SLIM_CONTAINER" | grep -q checksum'] },
   { name: 'a target with no libc (static busybox on scratch)', fixture: 'busybox-scratch', args: () => [] },
+  { name: 'a job importing ~200 modules (python)', fixture: 'python-imports', args: () => [] },
+  { name: 'a non-root server that opens /dev/stderr as its log', fixture: 'probe-view', args: (p) => ['-e', `PORT=${p}`, '--network', 'host', '--smoke', curl(p, '/', 'view-ok')], keeps: ['/usr/local/bin/probe-view'] },
+  {
+    name: 'a job reaching its files through symlinks (alternatives, /etc/localtime, a soname, conf.d)',
+    fixture: 'alternatives-job',
+    args: () => [],
+    keeps: ['/usr/bin/awk', '/etc/alternatives/awk', '/usr/bin/mawk', '/etc/localtime', '/usr/share/zoneinfo/Europe/Paris', '/usr/lib/x86_64-linux-gnu/libz.so.1', '/etc/svc/conf.d/20-json.ini'],
+  },
+  { name: 'a job that decides by listing a directory', fixture: 'listing-job', args: () => [], keeps: ['/app/plugins/alpha.sh', '/app/plugins/gamma.sh'] },
+  { name: 'a job whose result is the files it writes to its volume', fixture: 'tz-job', args: () => [], checks: ['output /out'] },
 ];
 
-describe.each(['strace', 'fanotify', 'both'] as const)('probe %s', (backend) => {
+// Each backend alone must see enough: with repair off, a file the probe missed fails the test
+// instead of being repaired away.
+describe.each(['strace', 'fanotify', 'both'] as const)('probe %s, no repair', (backend) => {
   it.each(cases)('$name', async (c) => {
     const port = freePort();
     const tag = `slim-test/${c.fixture}:${backend}-${port}`;
     madeTags.push(tag);
-    const r = await runSlim(['build', fixtureTag(c.fixture), '--probe', backend, '--tag', tag, ...c.args(port), '--json']);
+    const r = await runSlim(['build', fixtureTag(c.fixture), '--probe', backend, '--no-repair', '--tag', tag, ...c.args(port), '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.report!.probe.backend).toBe(backend);
     expect(r.report!.verify).toMatchObject({ original: 'pass', slim: 'pass' });
+    expect(r.report!.repair).toMatchObject({ result: 'not-needed', added: [] });
+    for (const name of c.checks ?? []) expect(r.report!.verify.checks.find((x) => x.name === name), name).toMatchObject({ original: 'pass', slim: 'pass' });
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
     const fs = await exportRootfs(tag);
     for (const k of c.keeps ?? []) expect(fs.has(k), `${k} kept`).toBe(true);

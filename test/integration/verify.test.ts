@@ -45,9 +45,11 @@ describe('verification with checks the user brings', () => {
     expect(rep.repair.result).toBe('repaired');
     expect(rep.repair.rounds).toBeGreaterThanOrEqual(1);
     const added = rep.repair.added.map((a) => a.path);
-    // The template and the lazily imported module are named, with the check that needed them.
+    // The template is named, with the check that needed it. The lazily imported module is not
+    // missing in the first place: Python lists /app (sys.path[0]), and the closure keeps the
+    // entries of a listed directory no package owns.
     expect(added).toContain('/app/templates/report.html');
-    expect(added).toContain('/app/reportlib.py');
+    expect(added).not.toContain('/app/reportlib.py');
     expect(rep.repair.added.find((a) => a.path === '/app/templates/report.html')!.neededBy).toEqual(['GET /report']);
     expect(rep.verify.checks.find((c) => c.name === 'GET /report')).toMatchObject({ original: 'pass', slim: 'pass' });
     expect(r.stderr).toMatch(/repair\s+repaired after \d round/);
@@ -55,6 +57,7 @@ describe('verification with checks the user brings', () => {
     // The tagged image really serves the report.
     const fs = await exportRootfs(tag);
     expect(fs.has('/app/templates/report.html')).toBe(true);
+    expect(fs.has('/app/reportlib.py')).toBe(true);
     expect(fs.has('/usr/lib/python3.11/statistics.py')).toBe(true);
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
   });
@@ -128,14 +131,24 @@ describe('verification with checks the user brings', () => {
     expect(same.report!.verify.checks.map((c) => [c.name, c.slim])).toEqual([['exit code', 'pass'], ['stdout', 'pass'], ['output /out', 'pass']]);
     expect(same.report!.verify.checks[2]!.detail).toMatch(/the same 3 entries/);
 
-    // A listing depends on files the job never opens: kept directory, dropped entries, different output.
-    const listing = await runSlim(['build', image, '--tag', `${tag}-ls`, '--entrypoint', '["/bin/sh","-c","mkdir -p /out && ls /usr/share/doc > /out/list"]', '--compare-output', '/out', '--json']);
+    // A listing of a package-owned directory depends on entries the job never opens, and the
+    // closure does not expand such directories: kept directory, dropped entries, different output.
+    const lsJob = ['--entrypoint', '["/bin/sh","-c","mkdir -p /out && ls /usr/share/doc > /out/list"]', '--compare-output', '/out', '--json'];
+    const listing = await runSlim(['build', image, '--tag', `${tag}-ls`, '--no-repair', ...lsJob]);
     expect(listing.code, listing.stderr).toBe(3);
     const out = listing.report!.verify.checks.find((c) => c.name === 'output /out')!;
     expect(out).toMatchObject({ original: 'pass', slim: 'fail' });
     expect(out.detail).toMatch(/out\/list differs/);
-    expect(listing.report!.repair.result).toBe('failed');
+    expect(listing.report!.repair.result).toBe('off');
     expect(leftovers(listing.runId)).toEqual({ containers: [], volumes: [] });
+
+    // Repair: no failed lookup and nothing the original touched names an entry; the listing does.
+    const repaired = await runSlim(['build', image, '--tag', `${tag}-ls2`, ...lsJob]);
+    madeTags.push(`${tag}-ls2`);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.report!.repair).toMatchObject({ result: 'repaired', rounds: 1 });
+    expect(repaired.report!.repair.added.map((a) => a.path)).toContain('/usr/share/doc/coreutils');
+    expect(leftovers(repaired.runId)).toEqual({ containers: [], volumes: [] });
   });
 
   it('--compare-output of a path the job never writes is a baseline failure', async () => {
