@@ -11,7 +11,8 @@ import { resolveNeeded, type LdResolveContext, type Requester } from './ld-resol
 import { parseShebang } from './shebang.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { globMatcher, isGlob } from './globs.js';
-import { ownersByRealPath, readPackageFiles } from './packages.js';
+import { ownersByRealPath, packagedPaths, readPackageFiles } from './packages.js';
+import { appEntries } from './app.js';
 
 export interface ClosurePolicy {
   /** Paths that are never the image's own at run time (kernel filesystems, probe and user mounts). */
@@ -102,7 +103,7 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   // open the files later. Only names no package owns (the app's own files): expanding a runtime's
   // package-owned library directories, which runtimes list all the time, would undo the slimming.
   const listed = [...new Set([...records].filter((r) => r.op === 'list' && r.ok).map((r) => r.resolved ?? r.path))];
-  const packageFiles = policy.keepPackages || listed.length ? await readPackageFiles(index, content) : undefined;
+  const packageFiles = policy.keepPackages || listed.length || policy.presets?.includes('app') ? await readPackageFiles(index, content) : undefined;
   if (listed.length) {
     const packaged = packagedPaths(index, packageFiles!);
     for (const p of listed) {
@@ -164,6 +165,15 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   }
   const presets: ClosureResult['presets'] = {};
   for (const name of policy.presets ?? []) {
+    if (name === 'app') {
+      // Each entry gets the whole closure below: an unowned binary brings its libraries.
+      const app = await appEntries(index, content, packageFiles!, (p) => isIgnored(p, policy.ignore));
+      for (const p of app.paths) keepResolved(p, { why: 'keep', from: 'app' });
+      presets.app = app.paths.length;
+      if (packageFiles!.size === 0) warnings.push("--keep app: the image has no dpkg or apk database, so every file counts as the app's");
+      else if (app.paths.length === 0) warnings.push('--keep app: every file of the image belongs to a package');
+      continue;
+    }
     presets[name] = keepMatching(PRESETS[name].globs, { why: 'keep', from: name });
     if (presets[name] === 0) warnings.push(`--keep ${name}: the image has none of these files`);
   }
@@ -316,18 +326,6 @@ class LdContext {
     this.muslPaths.set(arch, dirs);
     return dirs;
   }
-}
-
-/** Every path a package lists, directories included, as the real path of the entry it names. */
-function packagedPaths(index: FileIndex, packages: Map<string, readonly ImagePath[]>): Set<ImagePath> {
-  const out = new Set<ImagePath>();
-  for (const paths of packages.values()) {
-    for (const p of paths) {
-      const r = index.resolve(p, { followLast: false });
-      if (r.entry) out.add(r.real);
-    }
-  }
-  return out;
 }
 
 function envMap(env: string[]): Map<string, string> {

@@ -3,6 +3,11 @@
  * (`--keep certs,tz`). Each is a set of globs over absolute image paths.
  */
 export const PRESETS = {
+  app: {
+    about: "the app's own files: every file no package (dpkg, apk) owns, or that a later layer rewrote, without caches, logs, temp files, docs and package-manager state",
+    // Not a set of globs: src/closure/app.ts decides by the image's package databases.
+    globs: [],
+  },
   certs: {
     about: 'CA certificates and OpenSSL config (TLS clients read them lazily, per connection)',
     globs: ['/etc/ssl/**', '/usr/share/ca-certificates/**', '/etc/ca-certificates.conf', '/etc/ca-certificates/**', '/usr/lib/ssl/**', '/etc/pki/**', '/usr/local/share/ca-certificates/**'],

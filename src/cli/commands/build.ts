@@ -17,7 +17,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--include <path>', 'keep this path or glob (and all below it) whatever the trace says (repeatable)', collect, [])
     .option('--include-bin <program>', 'keep this program (a path, or a name looked up in PATH) with its libraries (repeatable)', collect, [])
     .option('--exclude <glob>', 'never keep paths matching this glob, unless as the parent of something kept (repeatable)', collect, [])
-    .option('--keep <presets>', 'keep files traces often miss: certs, tz, nss, locales, python, node, jvm (comma-separated, repeatable)', collect, [])
+    .option('--keep <presets>', 'keep files traces often miss: app (every file no package owns), certs, tz, nss, locales, python, node, jvm (comma-separated, repeatable)', collect, [])
     .option('--keep-packages', 'keep every dpkg/apk package that owns a kept file whole: bigger, safer')
     .option('-o, --output <dest>', 'where the verified image goes: docker (default), registry:HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE (repeatable)', collect, [])
     .option('--no-attach', 'push the image without its report, trace, seccomp profile and SBOM attached')
