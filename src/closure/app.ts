@@ -66,17 +66,28 @@ export async function appEntries(index: FileIndex, content: ContentReader, packa
   };
   const kept = new Set<ImagePath>();
   const pycs: ImagePath[] = [];
+  const links: ImagePath[] = [];
   for (const e of index.values()) {
     if (e.path === '/' || ignored(e.path) || never(e.path)) continue;
     if (e.kind === 'dir' ? e.path.endsWith('/__pycache__') : noFiles(e.path)) continue;
     if (!(await isApp(e))) continue;
     if (packaged.has(e.path)) changed.push(e.path);
     if (e.kind === 'file' && PYC.test(e.path)) pycs.push(e.path);
+    else if (e.kind === 'symlink') links.push(e.path);
     else kept.add(e.path);
   }
   for (const p of pycs) {
     const m = PYC.exec(p)!;
     if (kept.has(`${m[1]}/${m[2]}.py`)) kept.add(p);
+  }
+  // A kept link brings what it lands on. The links maintainer scripts make into packages
+  // (alternatives, systemd and rc.d links, certificate hashes) would pull in files, and with
+  // --keep-packages whole packages, the app never asked for: those are kept only when their
+  // target is (the closure keeps every link to a kept file). Links to a directory, to nothing or
+  // to the app's own files are the app's.
+  for (const p of links) {
+    const r = index.resolve(p);
+    if (!r.entry || r.loop || r.entry.kind === 'dir' || kept.has(r.real)) kept.add(p);
   }
   const sort = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return { paths: [...kept].sort(sort), changed: changed.filter((p) => kept.has(p)).sort(sort) };

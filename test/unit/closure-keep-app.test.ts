@@ -127,18 +127,24 @@ async function closure(layers: Spec[][], records: AccessRecord[], policy: Partia
 describe('--keep app on a dpkg image', () => {
   it('keeps what no package owns: the app, /usr/local, files and links made by maintainer scripts, the user database', async () => {
     const { kept, why, presets, warnings } = await closure([debian], light);
-    for (const p of ['/app/reportlib.py', '/app/templates/report.html', '/app/data', '/usr/local/lib/site.py', '/usr/local/bin/tool', '/etc/ld.so.cache', '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/ssl/certs/ca-certificates.crt', '/etc/alternatives/awk', '/usr/bin/awk', '/etc/ssl/certs/root.pem']) {
+    for (const p of ['/app/reportlib.py', '/app/templates/report.html', '/app/data', '/usr/local/lib/site.py', '/usr/local/bin/tool', '/etc/ld.so.cache', '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/ssl/certs/ca-certificates.crt', '/bin', '/lib64']) {
       expect(kept.has(p), p).toBe(true);
     }
     expect(why('/app/templates/report.html')).toEqual(['keep:app']);
-    // A link's target comes with it, owned or not; a dangling link is kept as a link.
-    expect(kept.has('/usr/bin/mawk')).toBe(true);
-    expect(kept.has('/usr/share/ca-certificates/root.crt')).toBe(true);
+    // A dangling link is kept as a link.
     expect(kept.has('/app/current')).toBe(true);
-    // Owned files nothing asked for stay out.
-    for (const p of ['/usr/bin/perl', '/usr/lib/python3.11/unused.py', '/usr/lib/x86_64-linux-gnu/libm.so.6']) expect(kept.has(p), p).toBe(false);
+    // Owned files nothing asked for stay out, and so do the links maintainer scripts made to them.
+    for (const p of ['/usr/bin/perl', '/usr/lib/python3.11/unused.py', '/usr/lib/x86_64-linux-gnu/libm.so.6', '/usr/bin/mawk', '/etc/alternatives/awk', '/usr/bin/awk', '/usr/share/ca-certificates/root.crt', '/etc/ssl/certs/root.pem']) {
+      expect(kept.has(p), p).toBe(false);
+    }
     expect(presets.app).toBeGreaterThan(20);
     expect(warnings.filter((w) => w.startsWith('--keep'))).toEqual([]);
+  });
+
+  it('keeps the links maintainer scripts made (alternatives, certificate hashes) when what they land on is kept', async () => {
+    const { kept, why } = await closure([debian], [...light, rec('/usr/bin/mawk', 'exec'), rec('/usr/share/ca-certificates/root.crt')]);
+    for (const p of ['/usr/bin/awk', '/etc/alternatives/awk', '/etc/ssl/certs/root.pem']) expect(why(p)[0], p).toMatch(/^symlink-to-kept/);
+    expect(kept.has('/usr/bin/perl')).toBe(false);
   });
 
   it('leaves out package-manager state, docs, user caches, logs, caches and temp files, but keeps their directories where apps write', async () => {
@@ -169,7 +175,7 @@ describe('--keep app on a dpkg image', () => {
 
   it('with --keep-packages, the packages the app reaches are kept whole: a light probe still gets libm', async () => {
     const { kept, packages } = await closure([debian], light, { keepPackages: true });
-    expect(packages).toEqual(['ca-certificates', 'libc6', 'mawk', 'python3.11']);
+    expect(packages).toEqual(['libc6', 'python3.11']);
     expect(kept.has('/usr/lib/x86_64-linux-gnu/libm.so.6')).toBe(true);
     expect(kept.has('/usr/lib/python3.11/unused.py')).toBe(true);
     expect(kept.has('/usr/bin/perl')).toBe(false);
