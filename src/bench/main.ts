@@ -6,7 +6,9 @@
  *   2. what each backend sees: distinct paths, and kept files only one backend saw;
  *   3. read + pack vs `docker save` of the same image, with peak memory, on the largest fixture
  *      and on a synthetic image of --large-gb GB made here;
- *   4. pushing a slim-made image to a local docker-registry vs `skopeo copy` of the same image.
+ *   4. pushing a slim-made image to a local docker-registry vs `skopeo copy` of the same image;
+ *   5. a light probe with the full test as --verify-* checks (and repair) vs a build probed with
+ *      the full test, per service fixture: wall time and repair rounds.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -32,6 +34,7 @@ import { Selection } from '../closure/selection.js';
 import type { AccessRecord } from '../trace/record.js';
 import { pushVsSkopeo } from './push.js';
 import { packEveryNth } from './pack-sample.js';
+import { lightVsFull, type LightCase } from './light-probe.js';
 
 const log = createLogger({ level: 'warn' });
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -156,6 +159,18 @@ async function main(): Promise<void> {
     } finally {
       if (big) await runtime.removeImage(big);
     }
+
+    say('\n## 5. light probe + full --verify-* checks (repair on) vs probed with the full test (wall time of slim build)');
+    const net = ['-e', 'PORT={port}', '--http-port', '{port}', '--network', 'host'];
+    const cases: LightCase[] = [
+      { name: 'lazy-app', image: await fixture(runtime, 'lazy-app', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /page', 'GET /static/site.css', 'GET /quote', 'GET /stock'] },
+      { name: 'python-http', image: http, run: net, light: ['GET /health'], full: ['GET /', 'GET /report'] },
+      { name: 'nginx-static', image: await fixture(runtime, 'nginx-static', setup.signal), run: net, light: ['GET /health'], full: ['GET /', 'GET /style.css', 'GET /dot.png'] },
+      { name: 'node-http', image: await fixture(runtime, 'node-http', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /'] },
+      { name: 'writer-service', image: await fixture(runtime, 'writer-service', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /count'] },
+    ];
+    let port = 18800 + Math.floor(Math.random() * 50);
+    await lightVsFull(cases, () => port++, (ref) => runtime.removeTag(ref), say);
   } finally {
     await setup.dispose();
     await rm(work, { recursive: true, force: true });

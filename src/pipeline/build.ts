@@ -11,8 +11,8 @@ import type { ExerciseResult } from '../verify/exercise.js';
 import { oneLine } from '../verify/exercise.js';
 import { describeCheck, withMountOutputs, withPorts, type Check } from '../verify/checks.js';
 import { jobOutputPaths, withOwnMounts } from './run-mounts.js';
-import { baselineFailure, compareRuns, runChecked, type Checked, type Verdict } from './verify-run.js';
-import { missingListedEntries, missingPaths } from '../closure/repair.js';
+import { baselineFailure, compareRuns, limitsFrom, runChecked, type Checked, type RunLimits, type Verdict } from './verify-run.js';
+import { failingOnly, findRepairs } from './repair.js';
 import { overBudget, type Budget } from './budget.js';
 import { dropUnusedTools, setidFiles } from '../harden/tools.js';
 import { hardenChecks, isRoot, type HardenContent } from './harden-checks.js';
@@ -21,14 +21,12 @@ import { counting, progressBar } from '../progress.js';
 import { largestRemoved } from '../report/removed.js';
 import type { ClosurePolicy, ClosureResult } from '../closure/closure.js';
 import type { PresetName } from '../closure/presets.js';
-import type { Selection } from '../closure/selection.js';
 import type { ImagePath } from '../rootfs/entry.js';
 import { ContentSpool } from '../sources/content-spool.js';
 import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
 import { computeClosure } from '../closure/closure.js';
 import { runProbe, PROBE_DIR, OUT_DIR, type ProbeBackend } from '../probe/run-probe.js';
-import { selectProbe, type ProbeChoice } from '../probe/select-probe.js';
-import { ensureProbeImage } from '../probe/probe-image.js';
+import type { ProbeChoice } from '../probe/select-probe.js';
 import { planPack } from '../pack/plan.js';
 import { writeLayer } from '../pack/layer-writer.js';
 import { buildImage } from '../pack/image-builder.js';
@@ -156,8 +154,33 @@ export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, '
     log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
     result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
   }
-  if (opts.traceOut) await writeFile(opts.traceOut, result.records.map(serialiseRecord).join('\n') + '\n', 'latin1');
+  if (opts.traceOut) await writeTrace(opts.traceOut, result.records);
   return result;
+}
+
+async function writeTrace(file: string, records: AccessRecord[]): Promise<void> {
+  await writeFile(file, records.map(serialiseRecord).join('\n') + '\n', 'latin1');
+}
+
+/**
+ * The verification checks' baseline run on the original, under the probe: its result is the
+ * baseline the slim image is compared with, its trace goes into the closure. A probe run that
+ * fails where a plain one would pass must not stop the build: then the plain run is the baseline.
+ */
+async function probeBaseline(opened: OpenedImage, check: Check, ports: number[], deps: BuildDeps, opts: BuildOptions): Promise<{ run: Checked; records: AccessRecord[] } | undefined> {
+  const { runtime, scope, log } = deps;
+  const config = opened.img.config.config ?? {};
+  const identity = await identityOf(opened, opts.settings);
+  log.step(`verifying the original under the probe (${describeCheck(check)}): the slim image holds what these checks touch`);
+  const probe = await withOwnMounts(deps, opts.settings, 'probe', (own) =>
+    runProbe({ runtime, scope, log, image: opened.inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, round: 'verify', index: opened.img.index }),
+  );
+  if (!probe.run.passed) {
+    log.warn(`the verification checks did not pass on the original under the probe (${probe.run.summary}); running them without it`);
+    return undefined;
+  }
+  log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
+  return { run: { ...probe.run, health: probe.health }, records: probe.records };
 }
 
 /** Orchestration only: each step lives in its own module. */
@@ -185,7 +208,15 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
 
   let t = Date.now();
   const trace = await traceImage(opened, opts, deps);
-  const records = trace.records;
+  let records = trace.records;
+  // Full verification checks of their own (--verify-*): their baseline run on the original goes
+  // under the probe, so the first slim image already holds what they touch, not only what the
+  // light probe check did.
+  const probedBaseline = opts.verifyCheck !== opts.check && !opts.traceIn ? await probeBaseline(opened, verifyCheck, ports, deps, opts) : undefined;
+  if (probedBaseline) {
+    records = [...records, ...probedBaseline.records];
+    if (opts.traceOut) await writeTrace(opts.traceOut, records);
+  }
   const probeSeconds = since(t);
 
   t = Date.now();
@@ -201,7 +232,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     config,
   };
   const hardened: HardenContent = { tools: { removed: [], kept: [] }, setid: [] };
-  // The closure, and what --harden takes out of it: applied again after every repair round.
+  // The closure, and what --harden takes out of it: applied again after every repair round, with
+  // what the round traced.
   const closeOver = async (repairs: ImagePath[]): Promise<ClosureResult> => {
     const c = await computeClosure(img.index, records, repairs.length ? { ...policy, repairs } : policy, spool);
     if (opts.harden) {
@@ -220,25 +252,25 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   let packed = await packAndLoad(opened, closure, opts, packOpts, 0, deps);
   let packSeconds = since(t);
 
-  log.step(`verifying: ${describeCheck(verifyCheck)}, on the original, then on the slim image`);
+  log.step(`verifying: ${describeCheck(verifyCheck)}, on the original${probedBaseline ? ' (under the probe, done)' : ''}, then on the slim image`);
   t = Date.now();
-  // Waits come from evidence: an app that was ready after N s under the probe gets a few times that, not the whole timeout.
-  const readyWithin = (seconds: number | undefined) => (verifyCheck.kind === 'service' && seconds !== undefined ? Math.min(verifyCheck.timeoutSeconds, Math.max(15, 4 * seconds)) : undefined);
-  const originalTimeout = readyWithin(trace.readySeconds);
-  const original = await runChecked(deps, inspect.id, settings, verifyCheck, 'verify-original', config, { ports, ...(originalTimeout !== undefined ? { timeoutSeconds: originalTimeout } : {}) });
+  // The baseline is the measurement: it gets the check's whole timeout. The slim image's limits
+  // come from it (readiness, and each check's own duration), not from the probe's light check.
+  const original = probedBaseline?.run ?? (await runChecked(deps, inspect.id, settings, verifyCheck, 'verify-original', config, { ports }));
   const baseline = baselineFailure(verifyCheck, original);
   if (baseline) {
     throw new SlimError(`the check fails on the original image without the probe too (${baseline}); nothing to compare`, { code: 'BASELINE_FAILED', hint: 'make the check pass on the original image first' });
   }
-  const slimTimeout = readyWithin(original.readySeconds ?? trace.readySeconds);
+  const slimLimits = limitsFrom(verifyCheck, original);
   const verifySlim = async (id: string): Promise<{ run: Checked; verdict: Verdict }> => {
-    const run = await runChecked(deps, id, settings, verifyCheck, 'verify-slim', config, { ports, ...(slimTimeout !== undefined ? { timeoutSeconds: slimTimeout } : {}) });
+    const run = await runChecked(deps, id, settings, verifyCheck, 'verify-slim', config, { ports, ...slimLimits });
     return { run, verdict: compareRuns(verifyCheck, original, run) };
   };
   let { verdict } = await verifySlim(packed.slimId);
   let verifySeconds = since(t);
 
-  // Self-repair: trace the failing slim image, add what it looked for and the original has, try again.
+  // Self-repair: trace the failing slim image and the original under the failing checks, add all
+  // the slim image lacks with its closure, try again.
   const repair: BuildReport['repair'] = { result: verdict.passed ? 'not-needed' : opts.repairRounds === 0 ? 'off' : 'failed', rounds: 0, added: [] };
   let repairSeconds = 0;
   while (!verdict.passed && repair.rounds < opts.repairRounds) {
@@ -246,21 +278,26 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     const failing = verdict.checks.filter((c) => c.original === 'pass' && c.slim === 'fail').map((c) => c.name);
     log.warn(`the slim image failed verification (${verdict.summary}); repair round ${round} of ${opts.repairRounds}`);
     const tr = Date.now();
-    const found = await findRepairs(opened, packed.slimId, closure.selection, ignore, verifyCheck, ports, round, slimTimeout, opts, deps);
+    const evidence = await findRepairs({ opened, slimId: packed.slimId, kept: closure.selection, ignore, check: failingOnly(verifyCheck, failing), ports, round, limits: slimLimits, settings }, deps);
     repairSeconds += since(tr);
+    const before = closure.selection;
+    records = [...records, ...evidence.records];
     // A path added before and still missing is kept out on purpose (--exclude): adding it again would loop.
-    const seenIn = found.seenIn;
-    const added = found.paths.filter((p) => !repair.added.some((a) => a.path === p));
-    if (added.length === 0) {
-      repair.note = found.paths.length
-        ? `round ${round}: what the slim image lacks is kept out by --exclude: ${found.paths.slice(0, 3).join(', ')}`
-        : `round ${round}: neither the slim image's failed lookups nor the original's trace under the same checks name a file the slim image lacks`;
+    const named = evidence.found.filter((f) => !repair.added.some((a) => a.path === f.path));
+    closure = await closeOver([...repair.added.map((a) => a.path), ...named.map((f) => f.path)]);
+    const grew = closure.selection.paths().filter((p) => !before.has(p));
+    if (grew.length === 0) {
+      repair.note = evidence.found.length
+        ? `round ${round}: what the slim image lacks is kept out by --exclude: ${evidence.found.slice(0, 3).map((f) => f.path).join(', ')}`
+        : `round ${round}: neither the slim image's failed lookups nor the original's trace under the failing checks name a file the slim image lacks`;
       log.warn(repair.note);
       break;
     }
-    log.info(`repair round ${round}: adding ${added.length} path${added.length === 1 ? '' : 's'}: ${added.slice(0, 5).join(', ')}${added.length > 5 ? ', …' : ''}`);
-    repair.added.push(...added.map((path) => ({ path, round, neededBy: failing, seenIn })));
-    closure = await closeOver(repair.added.map((a) => a.path));
+    // Each path a run named, and what else the original touched under the failing checks.
+    const fromTrace = grew.filter((p) => !named.some((f) => f.path === p) && closure.selection.why(p)[0]?.why !== 'parent');
+    const added = [...named, ...fromTrace.filter((p) => !repair.added.some((a) => a.path === p)).map((path) => ({ path, seenIn: 'original' as const }))];
+    log.info(`repair round ${round}: adding ${grew.length} entr${grew.length === 1 ? 'y' : 'ies'} (${added.length} named): ${added.slice(0, 5).map((a) => a.path).join(', ')}${added.length > 5 ? ', …' : ''}`);
+    repair.added.push(...added.map((a) => ({ path: a.path, round, neededBy: failing, seenIn: a.seenIn })));
     await packed.discard();
     const tp = Date.now();
     packed = await packAndLoad(opened, closure, opts, packOpts, round, deps);
@@ -271,11 +308,12 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     if (verdict.passed) repair.result = 'repaired';
   }
   if (repair.result === 'failed' && !repair.note && repair.rounds > 0) repair.note = `still failing after ${repair.rounds} round${repair.rounds === 1 ? '' : 's'}`;
+  if (repair.result === 'repaired') repair.note = `${repair.added.length} path${repair.added.length === 1 ? '' : 's'} added in ${repair.rounds} round${repair.rounds === 1 ? '' : 's'}: ${[...new Set(repair.added.map((a) => a.seenIn))].map((w) => (w === 'slim image' ? "the slim image's failed lookups" : "the original's trace under the failing checks")).join(' and ')}`;
 
   let harden: BuildReport['harden'] = null;
   if (opts.harden) {
     const th = Date.now();
-    harden = await hardenChecks({ opened, slimId: packed.slimId, original, check: verifyCheck, ports, slimTimeout, records, ignore, hardened, bakedUser, passed: verdict.passed, opts }, deps);
+    harden = await hardenChecks({ opened, slimId: packed.slimId, original, check: verifyCheck, ports, slimLimits, records, ignore, hardened, bakedUser, passed: verdict.passed, opts }, deps);
     verifySeconds += since(th);
     const seccomp = harden.steps.find((s) => s.step === 'seccomp');
     if (verdict.passed && seccomp?.result === 'fail') verdict = { ...verdict, passed: false, summary: `with the seccomp profile: ${seccomp.detail}` };
@@ -405,50 +443,6 @@ async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: Bu
     keep: (repository, tag) => runtime.tagImage(slimId, repository, tag),
     discard: () => held.release(),
   };
-}
-
-/**
- * What the slim image lacks, by evidence. First its own failed lookups, traced with strace (which
- * sees them) whenever the engine grants it, whatever --probe chose. A program that lists a
- * directory before it opens (Python's import does) never looks for what is not listed, and
- * fanotify sees only files that exist: then the original is traced under the same checks, and
- * what it touches that the slim image lacks is added. Last, the entries of the directories either
- * run listed that the slim image lacks: a program may decide by names alone.
- */
-async function findRepairs(opened: OpenedImage, slimId: string, kept: Selection, ignore: string[], check: Check, ports: number[], round: number, slimTimeout: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<{ paths: ImagePath[]; seenIn: 'slim image' | 'original' }> {
-  const index = opened.img.index;
-  const granted = await grantedBackend(deps);
-  let slimSeen: AccessRecord[] = [];
-  if (granted !== 'fanotify') {
-    slimSeen = await traceRun(opened, slimId, 'slim image', check, ports, 'strace', `r${round}`, slimTimeout, opts, deps);
-    const paths = missingPaths(index, slimSeen, kept, ignore);
-    if (paths.length) return { paths, seenIn: 'slim image' };
-    deps.log.info(`repair round ${round}: the slim image's failed lookups name nothing the original has; tracing the original under the same checks`);
-  }
-  const seen = await traceRun(opened, opened.inspect.id, 'original', check, ports, granted, `r${round}o`, undefined, opts, deps);
-  const paths = missingPaths(index, seen, kept, ignore);
-  if (paths.length) return { paths, seenIn: 'original' };
-  const listedInSlim = missingListedEntries(index, slimSeen, kept, ignore);
-  if (listedInSlim.length) return { paths: listedInSlim, seenIn: 'slim image' };
-  return { paths: missingListedEntries(index, seen, kept, ignore), seenIn: 'original' };
-}
-
-/** The richest backend the engine grants: repair traces use it whatever the probe run used. */
-async function grantedBackend({ runtime, log, scope }: BuildDeps): Promise<ProbeBackend> {
-  const probeImage = await ensureProbeImage(runtime, log, scope.signal);
-  return (await selectProbe(runtime, probeImage, 'auto', scope)).backend;
-}
-
-async function traceRun(opened: OpenedImage, image: string, what: string, check: Check, ports: number[], backend: ProbeChoice, round: string, timeoutSeconds: number | undefined, opts: BuildOptions, deps: BuildDeps): Promise<AccessRecord[]> {
-  const { runtime, scope, log } = deps;
-  log.step(`repair: tracing the ${what} (${backend}) under ${describeCheck(check)}`);
-  const identity = await identityOf(opened, opts.settings);
-  const probe = await withOwnMounts(deps, opts.settings, 'probe', (settings) => runProbe({
-    runtime, scope, log, image, config: opened.img.config.config ?? {}, settings, identity, check, ports, round, backend, index: opened.img.index,
-    ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-  }));
-  log.info(`${what}: ${probe.run.summary}; ${probe.records.length} trace records`);
-  return probe.records;
 }
 
 function probeFailure(check: Check, run: ExerciseResult): SlimError {

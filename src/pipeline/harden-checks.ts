@@ -6,7 +6,7 @@ import type { Check } from '../verify/checks.js';
 import type { AccessRecord } from '../trace/record.js';
 import type { ImagePath } from '../rootfs/entry.js';
 import type { HardenReport, HardenStep } from '../report/report.js';
-import { compareRuns, runChecked, type Checked } from './verify-run.js';
+import { compareRuns, runChecked, type Checked, type RunLimits } from './verify-run.js';
 import { runProbe } from '../probe/run-probe.js';
 import { withOwnMounts } from './run-mounts.js';
 import { identityOf } from './identity.js';
@@ -37,7 +37,8 @@ export async function hardenChecks(
     original: Checked;
     check: Check;
     ports: number[];
-    slimTimeout: number | undefined;
+    /** The slim image's run limits, from the original's baseline run. */
+    slimLimits: RunLimits;
     records: AccessRecord[];
     ignore: string[];
     hardened: HardenContent;
@@ -70,7 +71,7 @@ export async function hardenChecks(
   let syscalls: string[] | undefined;
   try {
     const identity = await identityOf(a.opened, settings);
-    const probe = await withOwnMounts(deps, settings, 'probe', (own) => runProbe({ ...deps, image: a.slimId, config, settings: own, identity, backend: 'strace', mode: 'syscalls', check: a.check, ports: a.ports, round: 'seccomp', ...(a.slimTimeout !== undefined ? { timeoutSeconds: a.slimTimeout } : {}) }));
+    const probe = await withOwnMounts(deps, settings, 'probe', (own) => runProbe({ ...deps, image: a.slimId, config, settings: own, identity, backend: 'strace', mode: 'syscalls', check: a.check, ports: a.ports, round: 'seccomp', ...a.slimLimits }));
     if (probe.run.passed && probe.syscalls.length > 0) syscalls = probe.syscalls;
     else steps.push({ step: 'seccomp', result: 'skipped', detail: `the syscall recording run did not pass: ${probe.run.summary}` });
   } catch (err) {
@@ -83,7 +84,7 @@ export async function hardenChecks(
     await mkdir(dirname(seccompProfilePath), { recursive: true });
     await writeFile(seccompProfilePath, JSON.stringify(profile, null, 2) + '\n');
     log.step(`hardening: verifying with the seccomp profile (${profile.syscalls[0]!.names.length} system calls allowed)`);
-    const v = await runChecked(deps, a.slimId, { ...settings, securityOpt: [...(settings.securityOpt ?? []), `seccomp=${JSON.stringify(profile)}`] }, a.check, 'verify-seccomp', config, { ports: a.ports, ...(a.slimTimeout !== undefined ? { timeoutSeconds: a.slimTimeout } : {}) }).then(
+    const v = await runChecked(deps, a.slimId, { ...settings, securityOpt: [...(settings.securityOpt ?? []), `seccomp=${JSON.stringify(profile)}`] }, a.check, 'verify-seccomp', config, { ports: a.ports, ...a.slimLimits }).then(
       (run) => compareRuns(a.check, a.original, run),
       (err: unknown) => {
         if (!(err instanceof SlimError) || err.code === 'INTERRUPTED') throw err;
@@ -94,7 +95,7 @@ export async function hardenChecks(
   }
 
   log.step(`hardening: verifying with a read-only root${readOnly.tmpfs.length ? ` and tmpfs at ${readOnly.tmpfs.join(', ')}` : ''}`);
-  const ro = await runChecked(deps, a.slimId, { ...settings, readOnly: true, tmpfs: [...new Set([...settings.tmpfs, ...readOnly.tmpfs])] }, a.check, 'verify-read-only', config, { ports: a.ports, ...(a.slimTimeout !== undefined ? { timeoutSeconds: a.slimTimeout } : {}) });
+  const ro = await runChecked(deps, a.slimId, { ...settings, readOnly: true, tmpfs: [...new Set([...settings.tmpfs, ...readOnly.tmpfs])] }, a.check, 'verify-read-only', config, { ports: a.ports, ...a.slimLimits });
   const rv = compareRuns(a.check, a.original, ro);
   readOnly.result = rv.passed ? 'pass' : 'fail';
   if (!rv.passed) readOnly.detail = rv.summary;

@@ -32,42 +32,56 @@ export interface Verdict {
 export async function runChecked(
   deps: { runtime: Runtime; scope: Scope; log?: Logger },
   image: string,
-  settings: RunSettings,
+  userSettings: RunSettings,
   check: Check,
   role: string,
   config: ContainerConfig,
-  opts: { timeoutSeconds?: number; ports: number[] },
+  opts: RunLimits & { ports: number[] },
 ): Promise<Checked> {
-  return withOwnMounts(deps, settings, role, (own) => runOnce(deps, image, own, check, role, config, opts));
+  return withOwnMounts(deps, userSettings, role, async (settings) => {
+    const { runtime, scope } = deps;
+    const c = await runtime.run(plainRunSpec(image, settings, labelsFor(scope.id, role)));
+    scope.defer(`${role} container`, () => c.remove());
+    let health: Checked['health'] = { result: 'none', detail: 'not run' };
+    try {
+      const r = await exercise(c, check, {
+        image,
+        stopTimeout: settings.stopTimeout,
+        signal: scope.signal,
+        ports: opts.ports,
+        ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
+        ...(opts.expected ? { expected: opts.expected } : {}),
+        whilePassing: async () => void (health = await runHealthcheck(c, config)),
+      });
+      return { ...r, health };
+    } finally {
+      scope.release(`${role} container`);
+      await c.remove();
+    }
+  });
 }
 
-async function runOnce(
-  deps: { runtime: Runtime; scope: Scope },
-  image: string,
-  settings: RunSettings,
-  check: Check,
-  role: string,
-  config: ContainerConfig,
-  opts: { timeoutSeconds?: number; ports: number[] },
-): Promise<Checked> {
-  const { runtime, scope } = deps;
-  const c = await runtime.run(plainRunSpec(image, settings, labelsFor(scope.id, role)));
-  scope.defer(`${role} container`, () => c.remove());
-  let health: Checked['health'] = { result: 'none', detail: 'not run' };
-  try {
-    const r = await exercise(c, check, {
-      image,
-      stopTimeout: settings.stopTimeout,
-      signal: scope.signal,
-      ports: opts.ports,
-      ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
-      whilePassing: async () => void (health = await runHealthcheck(c, config)),
-    });
-    return { ...r, health };
-  } finally {
-    scope.release(`${role} container`);
-    await c.remove();
-  }
+/** How long a run may take, from evidence: see limitsFrom. */
+export interface RunLimits {
+  /** Until the first check must pass (the readiness wait). */
+  timeoutSeconds?: number;
+  /** Each check's passing attempt on the original, in seconds, by name. */
+  expected?: ReadonlyMap<string, number>;
+}
+
+/**
+ * The limits of a run on the slim image, from the original's baseline run: a few times the time
+ * the original needed to be ready (at least 15 s, at most the check's timeout), and for each check
+ * at least twice the time its passing attempt took there, so a long verification suite is never
+ * cut short by a readiness guess.
+ */
+export function limitsFrom(check: Check, original: ExerciseResult): RunLimits {
+  if (check.kind !== 'service') return {};
+  const expected = new Map(original.checks.flatMap((c) => (c.attemptSeconds !== undefined ? [[c.name, c.attemptSeconds] as const] : [])));
+  return {
+    ...(original.readySeconds !== undefined ? { timeoutSeconds: Math.min(check.timeoutSeconds, Math.max(15, 4 * original.readySeconds)) } : {}),
+    expected,
+  };
 }
 
 /** Why the original fails its own checks, or undefined when it passes them all: the baseline. */

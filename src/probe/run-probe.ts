@@ -58,6 +58,8 @@ export async function runProbe(args: {
   /** files: what the app touches (the trace); syscalls: every system call it makes, counted (needs strace). */
   mode?: 'files' | 'syscalls';
   timeoutSeconds?: number;
+  /** Each check's passing attempt on the original, by name (see limitsFrom). */
+  expected?: ReadonlyMap<string, number>;
   ports?: number[];
   /** The image's files: an exec of a setuid/setgid/file-capability file in the trace repeats the run exactly. */
   index?: FileIndex;
@@ -151,6 +153,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     exec: (argv, timeoutSeconds) => container.exec(traced(argv), { user: '0:0', timeoutSeconds }),
     ...(whilePassing ? { whilePassing } : {}),
     ...(args.timeoutSeconds !== undefined ? { timeoutSeconds: args.timeoutSeconds } : {}),
+    ...(args.expected ? { expected: args.expected } : {}),
     ...(args.ports ? { ports: args.ports } : {}),
   });
   if (run.exitCode === 125 && /slim-sensor:/.test(run.stderr.toString())) {

@@ -310,7 +310,7 @@ class DockerContainer implements RunningContainer {
   async copyOut(path: string): Promise<Readable> {
     try {
       const s = (await this.calls.call(`copying ${path} out of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.getArchive({ path, abortSignal }), REQUEST)) as unknown as Readable;
-      this.calls.onAbort(() => s.destroy());
+      destroyOnAbort(s, undefined, this.calls);
       return s;
     } catch (err) {
       if (err instanceof SlimError) throw err;
@@ -413,12 +413,20 @@ async function readJsonMessages(stream: NodeJS.ReadableStream): Promise<JsonMess
   return out;
 }
 
-/** A stream from the engine ends when the run (or the caller) aborts, with the abort's reason. */
-function destroyOnAbort(s: Readable, signal: AbortSignal, calls: EngineCalls): void {
+/**
+ * A stream from the engine ends when the run (or the caller) aborts, with the abort's reason. The
+ * listeners go with the stream: a run opens hundreds of streams on one signal.
+ */
+function destroyOnAbort(s: Readable, signal: AbortSignal | undefined, calls: EngineCalls): void {
   const end = (reason: unknown) => void s.destroy(reason instanceof Error ? reason : undefined);
-  if (signal.aborted) return end(signal.reason);
-  signal.addEventListener('abort', () => end(signal.reason), { once: true });
-  calls.onAbort(end);
+  if (signal?.aborted) return end(signal.reason);
+  const onCaller = () => end(signal!.reason);
+  signal?.addEventListener('abort', onCaller, { once: true });
+  const detach = calls.onAbort(end);
+  s.once('close', () => {
+    signal?.removeEventListener('abort', onCaller);
+    detach();
+  });
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import type { Digest, ImageConfig, Manifest } from '../image/types.js';
 import type { TarEntry } from '../rootfs/flatten.js';
 import { flatten } from '../rootfs/flatten.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ContentSpool } from './content-spool.js';
 import { readLayerTar } from './layer-tar.js';
-import { compressionOf, isTar, peek, type Compression } from './peek.js';
+import type { Compression } from './peek.js';
 import { SlimError } from '../errors.js';
-import { joinInside, parentOf } from '../rootfs/safe-path.js';
+import { readArchiveBlobs } from './archive-blobs.js';
 
 /** An image read into memory as metadata only: its config, and its flattened filesystem whose bytes sit in the spool. */
 export interface ReadImage {
@@ -31,54 +29,20 @@ export interface LayerRead {
   compression: Compression;
 }
 
-const MAX_JSON = 16 * 1024 * 1024;
-
 /**
  * Read an image archive in one pass: `docker save` output (manifest.json) or an OCI layout in a
  * tar (index.json). The layer order is only known from the manifest, which may come last, so
  * every layer is read as it passes and ordered at the end.
  */
 export async function readImageArchive(input: Readable, spool: ContentSpool, label: string, opts: { keepLayers?: boolean } = {}): Promise<ReadImage> {
-  const blobs = new Map<string, Buffer>();
-  const layers = new Map<string, LayerRead>();
-  const aliases = new Map<string, string>();
-  const extract = tar.extract();
-  const feeding = pipeline(input, extract);
-  // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
-  feeding.catch(() => {});
   let layerNo = 0;
-  try {
-    for await (const item of extract) {
-      const name = item.header.name.replace(/^\.\//, '');
-      if (item.header.type === 'symlink' && item.header.linkname) {
-        aliases.set(name, joinInside(parentOf('/' + name), item.header.linkname).slice(1));
-        item.resume();
-        continue;
-      }
-      if (item.header.type !== 'file') {
-        item.resume();
-        continue;
-      }
-      const { head, stream } = await peek(item as unknown as Readable, 512);
-      const compression = compressionOf(head);
-      if (isTar(head) || compression !== 'none') {
-        const entries = await readLayerTar(stream, layerNo++, spool, `layer ${name} of ${label}`);
-        layers.set(name, { entries, archiveBytes: item.header.size ?? 0, compression });
-      } else if ((item.header.size ?? 0) <= MAX_JSON) {
-        const chunks: Buffer[] = [];
-        for await (const c of stream) chunks.push(c as Buffer);
-        blobs.set(name, Buffer.concat(chunks));
-      } else {
-        stream.resume();
-      }
-    }
-    await feeding;
-  } catch (err) {
-    if (err instanceof SlimError) throw err;
-    throw new SlimError(`cannot read ${label}: ${(err as Error).message}`, { code: 'BAD_ARCHIVE', cause: err });
-  }
-  const lookup = (n: string) => blobs.get(n) ?? blobs.get(aliases.get(n) ?? '');
-  const layerOf = (n: string) => layers.get(n) ?? layers.get(aliases.get(n) ?? '');
+  const { small: blobs, layers, resolve } = await readArchiveBlobs(input, label, async (name, stream, size, compression): Promise<LayerRead> => ({
+    entries: await readLayerTar(stream, layerNo++, spool, `layer ${name} of ${label}`),
+    archiveBytes: size,
+    compression,
+  }));
+  const lookup = (n: string) => blobs.get(resolve(n));
+  const layerOf = (n: string) => layers.get(resolve(n));
 
   const { configName, layerNames } = findManifest(blobs, lookup, label);
   const configRaw = lookup(configName);

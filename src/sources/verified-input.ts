@@ -10,10 +10,10 @@ import type { Digest, ImageConfig } from '../image/types.js';
 import { isDigest } from '../image/types.js';
 import { applyLayer, type TarEntry } from '../rootfs/flatten.js';
 import { FileIndex } from '../rootfs/file-index.js';
-import { joinInside, parentOf } from '../rootfs/safe-path.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
 import { readLayerTar } from './layer-tar.js';
-import { compressionOf, isGzip, isTar, isZstd, peek } from './peek.js';
+import { readArchiveBlobs } from './archive-blobs.js';
+import { isGzip, isZstd, peek } from './peek.js';
 import { zstdDecompress } from './zstd.js';
 
 /**
@@ -59,46 +59,13 @@ const DISCARD = {
 
 /** A docker-archive (what `docker save` writes), read in one pass. */
 export async function verifyDockerArchive(input: Readable, label: string, out: tar.Pack, name: NameImage): Promise<VerifiedImage> {
-  const small = new Map<string, Buffer>();
-  const layers = new Map<string, CheckedLayer>();
-  const aliases = new Map<string, string>();
-  const extract = tar.extract();
-  const feeding = pipeline(input, extract);
-  // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
-  feeding.catch(() => {});
-  try {
-    for await (const item of extract) {
-      const n = item.header.name.replace(/^\.\//, '');
-      if (item.header.type === 'symlink' && item.header.linkname) {
-        aliases.set(n, joinInside(parentOf('/' + n), item.header.linkname).slice(1));
-        item.resume();
-        continue;
-      }
-      if (item.header.type !== 'file') {
-        item.resume();
-        continue;
-      }
-      const { head, stream } = await peek(item as unknown as Readable, 512);
-      if (isTar(head) || compressionOf(head) !== 'none') {
-        const layer = await forwardLayer(stream, item.header.size ?? 0, n, `layers/${layers.size}.tar`, label, out);
-        namedDigest(n, layer.digest, label);
-        layers.set(n, layer);
-      } else if ((item.header.size ?? 0) <= MAX_JSON) {
-        const chunks: Buffer[] = [];
-        for await (const c of stream) chunks.push(c as Buffer);
-        const body = Buffer.concat(chunks);
-        namedDigest(n, sha256(body), label);
-        small.set(n, body);
-      } else {
-        stream.resume();
-      }
-    }
-    await feeding;
-  } catch (err) {
-    if (err instanceof SlimError) throw err;
-    throw new SlimError(`cannot read ${label}: ${(err as Error).message}`, { code: 'BAD_ARCHIVE', cause: err });
-  }
-  const resolve = (n: string) => (small.has(n) || layers.has(n) ? n : aliases.get(n) ?? n);
+  let outNo = 0;
+  const { small, layers, resolve } = await readArchiveBlobs(input, label, async (n, stream, size) => {
+    const layer = await forwardLayer(stream, size, n, `layers/${outNo++}.tar`, label, out);
+    namedDigest(n, layer.digest, label);
+    return layer;
+  });
+  for (const [n, body] of small) namedDigest(n, sha256(body), label);
   const manifestRaw = small.get('manifest.json');
   if (!manifestRaw) throw new SlimError(`${label} is not a docker-archive: it has no manifest.json`, { code: 'BAD_ARCHIVE' });
   const list = parseJson<{ Config?: string; Layers?: string[] }[]>(manifestRaw, `${label}: manifest.json`);
@@ -116,7 +83,7 @@ export async function verifyDockerArchive(input: Readable, label: string, out: t
     const body = small.get(n);
     // A layer too small to tell from its first bytes (an empty tar) was kept as a small file.
     if (!layer && body) {
-      layer = await forwardLayer(Readable.from([body]), body.length, n, `layers/${layers.size}.tar`, label, out);
+      layer = await forwardLayer(Readable.from([body]), body.length, n, `layers/${outNo++}.tar`, label, out);
       layers.set(n, layer);
     }
     if (!layer) throw new SlimError(`${label} lacks layer ${ln}`, { code: 'BAD_ARCHIVE' });

@@ -15,6 +15,8 @@ export interface CheckResult {
   attempts: number;
   /** What the last attempt said, in one line. */
   detail: string;
+  /** How long the passing attempt took, in seconds: what the check itself costs. */
+  attemptSeconds?: number;
 }
 
 export interface ExerciseResult {
@@ -42,6 +44,11 @@ export interface ExerciseOptions {
   signal: AbortSignal;
   /** Replaces the check's own timeout (e.g. derived from how long the original took to be ready). */
   timeoutSeconds?: number;
+  /**
+   * How long each check's passing attempt took on the original, by name: the check then gets at
+   * least a margin over that, both per attempt and after the app is ready, whatever the timeout.
+   */
+  expected?: ReadonlyMap<string, number>;
   /** Container ports to name in the smoke command's environment (SLIM_PORT_<port>). */
   ports?: number[];
   exec?: ExecRunner;
@@ -51,6 +58,13 @@ export interface ExerciseOptions {
 
 /** Once the app has answered one check, the others get this long to pass: the app is up. */
 const READY_GRACE_MS = 10_000;
+/** One attempt's first budget: a check that hangs is tried again; one that timed out gets twice as long. */
+const FIRST_ATTEMPT_MS = 30_000;
+
+/** The time a check that took `seconds` on the original gets: twice that, and 5 s more. */
+export function withMargin(seconds: number): number {
+  return Math.ceil((2 * seconds + 5) * 1000);
+}
 
 /**
  * Exercise a started container, then stop it. Each check is retried until it passes or the time
@@ -88,29 +102,40 @@ export async function exercise(c: RunningContainer, check: Check, opts: Exercise
       results.push({ name: one.name, kind: one.kind, passed: false, attempts: 0, detail: `not run: the container had exited (code ${exited})` });
       continue;
     }
-    const until = readySeconds === undefined ? deadline : Math.min(deadline, Date.now() + READY_GRACE_MS);
+    const known = opts.expected?.get(one.name);
+    const need = known !== undefined ? withMargin(known) : 0;
+    // One attempt may run until the deadline, or longer for a check known to take long (a full
+    // test suite is not a readiness check); once the app is ready, a check that keeps failing is
+    // retried for READY_GRACE_MS only.
+    const now = Date.now();
+    const runUntil = Math.max(deadline, now + need);
+    const retryUntil = readySeconds === undefined ? runUntil : Math.max(Math.min(deadline, now + READY_GRACE_MS), now + need);
     let attempts = 0;
     let delay = 200;
+    let cap = Math.max(FIRST_ATTEMPT_MS, need);
     for (;;) {
       opts.signal.throwIfAborted();
       const before = await c.state();
       attempts++;
-      const budget = Math.max(1000, Math.min(30_000, until - Date.now()));
+      const budget = Math.max(1000, Math.min(cap, runUntil - Date.now()));
+      const t0 = Date.now();
       const r = await attempt(one, { env, net, engine, budget, exec, signal: opts.signal, httpPort: check.httpPort });
       opts.signal.throwIfAborted();
       if (r.ok) {
         readySeconds ??= (Date.now() - started) / 1000;
-        results.push({ name: one.name, kind: one.kind, passed: true, attempts, detail: r.detail });
+        results.push({ name: one.name, kind: one.kind, passed: true, attempts, detail: r.detail, attemptSeconds: (Date.now() - t0) / 1000 });
         break;
       }
+      // It ran out of time rather than failed: a slow suite, not a hang, may need longer.
+      if (Date.now() - t0 >= budget - 50) cap *= 2;
       if (!before.running) {
         // It had already ended when this attempt ran: that attempt was the last chance.
         exited = before.exitCode;
         results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `the container exited with code ${before.exitCode}; last attempt: ${oneLine(r.detail)}` });
         break;
       }
-      if (Date.now() + delay > until) {
-        results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `did not pass within ${Math.round((until - started) / 1000)}s (${attempts} attempts): ${oneLine(r.detail)}` });
+      if (Date.now() + delay > retryUntil) {
+        results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `did not pass within ${Math.round((Math.max(retryUntil, Date.now()) - started) / 1000)}s (${attempts} attempts): ${oneLine(r.detail)}` });
         break;
       }
       await sleep(delay, opts.signal);

@@ -114,6 +114,7 @@ describe("the repository's fixtures", () => {
     'node-http': ['SL010@0', 'SL008@1'],
     'python-http': ['SL010@0', 'SL006@1', 'SL008@1'],
     'alternatives-job': ['SL010@0', 'SL008@1', 'SL006@6', 'SL008@6'],
+    'lazy-app': ['SL010@0', 'SL006@1', 'SL008@1'],
     'listing-job': ['SL010@0', 'SL006@1', 'SL008@1'],
     'probe-view': ['SL010@0', 'SL008@1', 'SL008@6'],
     'python-imports': ['SL010@0', 'SL006@1', 'SL008@1'],
