@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { SlimError } from '../errors.js';
+import { InternalError, SlimError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Scope } from '../pipeline/scope.js';
 import { counting, progressBar } from '../progress.js';
@@ -8,7 +8,8 @@ import type { FileIndex } from '../rootfs/file-index.js';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import { ContentSpool, type ContentReader } from '../sources/content-spool.js';
 import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
-import { loadSource } from '../sources/load-source.js';
+import { mustExist, type FileSource } from '../sources/load-source.js';
+import { readFileSource } from '../sources/read-source.js';
 import { parseSourceRef } from '../sources/source-ref.js';
 
 export interface EngineDeps {
@@ -18,7 +19,8 @@ export interface EngineDeps {
 }
 
 export interface ReadFromEngine {
-  inspect: ImageInspect;
+  /** The image ID: the sha256 of its config's bytes. */
+  id: string;
   img: ReadImage;
   spool: ContentSpool;
 }
@@ -26,34 +28,46 @@ export interface ReadFromEngine {
 export interface FoundImage {
   /** As the user gave it. */
   image: string;
-  inspect: ImageInspect;
+  /** An image in the engine, as the engine describes it. */
+  inspect?: ImageInspect;
+  /** An image in a file or OCI layout, read without the engine. */
+  file?: FileSource;
 }
 
 /**
- * Find an image by the references `slim build` accepts; files and OCI layouts are loaded into
- * the engine first and removed again when the scope ends.
+ * Find an image by the references `slim build` accepts. Only an image in the engine needs the
+ * engine; files and OCI layouts are read directly (readFromEngine), checked as a load would check them.
  */
-export async function findImage(image: string, { runtime, scope }: EngineDeps): Promise<FoundImage> {
-  await runtime.ping();
+export async function findImage(image: string, { runtime }: Pick<EngineDeps, 'runtime'>): Promise<FoundImage> {
   const source = parseSourceRef(image);
-  const ref = source.kind === 'engine' ? source.ref : await loadSource(source, runtime, scope);
-  const inspect = await runtime.inspectImage(ref);
+  if (source.kind !== 'engine') {
+    await mustExist(source.kind === 'oci' ? source.dir : source.file);
+    return { image, file: source };
+  }
+  await runtime.ping();
+  const inspect = await runtime.inspectImage(source.ref);
   // One line: scripts read the error, and there is nothing more to say than where to look.
-  if (!inspect) throw new SlimError(`image ${ref} is not in the engine (docker image ls lists what is there)`, { code: 'IMAGE_NOT_FOUND' });
+  if (!inspect) throw new SlimError(`image ${source.ref} is not in the engine (docker image ls lists what is there)`, { code: 'IMAGE_NOT_FOUND' });
   return { image, inspect };
 }
 
-/** Read an image the way `slim build` does: docker save, streamed into a spool in a temp dir the scope removes. */
+/** Read an image the way `slim build` does (docker save, or the file itself), streamed into a spool in a temp dir the scope removes. */
 export async function readFromEngine(found: FoundImage, { runtime, log, scope }: EngineDeps, opts: { keepLayers?: boolean } = {}): Promise<ReadFromEngine> {
-  const { image, inspect } = found;
-  log.step(`reading ${image} (${inspect.id.slice(7, 19)})`);
+  const { image, inspect, file } = found;
   const spool = await ContentSpool.create(await scope.tempDir());
   scope.defer('content spool', () => spool.close());
+  if (file) {
+    log.step(`reading ${image}`);
+    const { id, img } = await readFileSource(file, scope, spool, opts);
+    return { id, img, spool };
+  }
+  if (!inspect) throw new InternalError(`${image}: found neither in the engine nor in a file`);
+  log.step(`reading ${image} (${inspect.id.slice(7, 19)})`);
   const counted = counting(progressBar('reading', inspect.size));
   // pipeline() carries an engine error or an abort on to the reader instead of leaving it waiting.
   pipeline(await runtime.saveImage(inspect.id, scope.signal), counted).catch(() => {});
   const img = await readImageArchive(counted, spool, image, opts);
-  return { inspect, img, spool };
+  return { id: inspect.id, img, spool };
 }
 
 const CHUNK = 1 << 20;

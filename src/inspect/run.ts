@@ -7,13 +7,13 @@ import { imageText } from '../sources/image-text.js';
 
 /** `slim inspect`: read the image with its layers kept apart, replay them, and analyse. */
 export async function inspectFromEngine(image: string, deps: EngineDeps, opts: { top?: number } = {}): Promise<InspectReport> {
-  const { inspect, img, spool } = await readFromEngine(await findImage(image, deps), deps, { keepLayers: true });
+  const { id, img, spool } = await readFromEngine(await findImage(image, deps), deps, { keepLayers: true });
   const layers = img.layers ?? [];
   const replay = replayLayers(layers.map((l) => l.entries));
   const [dpkgStatus, apkInstalled] = await Promise.all([imageText(replay.index, spool, DPKG_STATUS), imageText(replay.index, spool, APK_INSTALLED)]);
   return analyseImage(
     {
-      image: { ref: image, id: inspect.id },
+      image: { ref: image, id },
       config: img.config,
       layers,
       packageDbs: { ...(dpkgStatus !== undefined ? { dpkgStatus } : {}), ...(apkInstalled !== undefined ? { apkInstalled } : {}) },
@@ -23,7 +23,7 @@ export async function inspectFromEngine(image: string, deps: EngineDeps, opts: {
   );
 }
 
-/** `slim diff`: both images read from the engine, equal-sized files compared byte for byte. */
+/** `slim diff`: both images read from the engine or their files, equal-sized files compared byte for byte. */
 export async function diffFromEngine(imageA: string, imageB: string, deps: EngineDeps, opts: Pick<DiffInput, 'by' | 'depth'>): Promise<DiffReport> {
   // Both are looked up before either is read: a wrong name fails at once.
   const foundA = await findImage(imageA, deps);
@@ -32,8 +32,8 @@ export async function diffFromEngine(imageA: string, imageB: string, deps: Engin
   const b = await readFromEngine(foundB, deps);
   const differing = await sameSizeButDifferent(a.img.index, a.spool, b.img.index, b.spool);
   return diffImages({
-    a: { ref: imageA, id: a.inspect.id, index: a.img.index, packages: await readPackageFiles(a.img.index, a.spool) },
-    b: { ref: imageB, id: b.inspect.id, index: b.img.index },
+    a: { ref: imageA, id: a.id, index: a.img.index, packages: await readPackageFiles(a.img.index, a.spool) },
+    b: { ref: imageB, id: b.id, index: b.img.index },
     contentDiffers: (x, y) => x.size !== y.size || differing.has(x.path),
     ...opts,
   });

@@ -10,9 +10,9 @@ import type { Scope } from '../pipeline/scope.js';
 import type { SourceRef } from './source-ref.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
 import { holdImage } from '../pipeline/run-images.js';
-import { verifyDockerArchive, verifyLayout, type VerifiedImage } from './verified-input.js';
+import { verifyDockerArchive, verifyLayout, type NameImage, type VerifiedImage } from './verified-input.js';
 
-type FileSource = Exclude<SourceRef, { kind: 'engine' }>;
+export type FileSource = Exclude<SourceRef, { kind: 'engine' }>;
 
 export function describeSource(src: FileSource): string {
   return src.kind === 'docker-archive' ? `docker-archive:${src.file}` : src.kind === 'oci' ? `oci:${src.dir}${src.tag ? `:${src.tag}` : ''}` : `oci-archive:${src.file}${src.tag ? `:${src.tag}` : ''}`;
@@ -35,15 +35,7 @@ export async function loadSource(src: FileSource, runtime: Runtime, scope: Scope
   // A refused input destroys the archive with its error; that error is reported below, not as an unhandled event.
   pack.on('error', () => {});
   const name = async (id: string) => (await holdImage(runtime, scope, id, 'input')).repoTags;
-  let verifying: () => Promise<VerifiedImage>;
-  if (src.kind === 'docker-archive') {
-    await mustExist(src.file);
-    verifying = () => verifyDockerArchive(createReadStream(src.file), label, pack, name);
-  } else {
-    const dir = src.kind === 'oci' ? src.dir : await unpackOciArchive(src.file, await scope.tempDir('slim-oci-'));
-    if (src.kind === 'oci') await mustExist(dir);
-    verifying = () => verifyLayout(dir, src.tag, label, pack, name);
-  }
+  const verifying = await verifiedSource(src, scope, pack, name);
   // The first failure is the one to report: a failed check aborts the load, a failed load stops the check.
   const failures: unknown[] = [];
   const stop = new AbortController();
@@ -66,7 +58,23 @@ export async function loadSource(src: FileSource, runtime: Runtime, scope: Scope
   return c.value.configDigest;
 }
 
-async function mustExist(p: string): Promise<void> {
+/**
+ * Ready to check a file input while it is written, as a docker-archive of the checked bytes, to
+ * `out` (verified-input.ts): for the engine to load, or for slim to read itself (inspect, diff).
+ * A missing file fails here; an oci-archive is unpacked first into a temp dir of the scope.
+ */
+export async function verifiedSource(src: FileSource, scope: Scope, out: tar.Pack, name: NameImage): Promise<() => Promise<VerifiedImage>> {
+  const label = describeSource(src);
+  if (src.kind === 'docker-archive') {
+    await mustExist(src.file);
+    return () => verifyDockerArchive(createReadStream(src.file), label, out, name);
+  }
+  const dir = src.kind === 'oci' ? src.dir : await unpackOciArchive(src.file, await scope.tempDir('slim-oci-'));
+  if (src.kind === 'oci') await mustExist(dir);
+  return () => verifyLayout(dir, src.tag, label, out, name);
+}
+
+export async function mustExist(p: string): Promise<void> {
   if (!(await stat(p).then(() => true, () => false))) throw new SlimError(`${p} does not exist`, { code: 'SOURCE_NOT_FOUND' });
 }
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { lstat, open, type FileHandle } from 'node:fs/promises';
+import { lstat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +14,7 @@ import { readLayerTar } from './layer-tar.js';
 import { readArchiveBlobs } from './archive-blobs.js';
 import { isGzip, isZstd, peek } from './peek.js';
 import { zstdDecompress } from './zstd.js';
+import { MAX_JSON, metadataJson, missingPart, openRegular, readRegular } from './archive-meta.js';
 
 /**
  * A file input (docker-archive, OCI layout) checked while it streams to the engine: every blob
@@ -34,7 +34,6 @@ export interface VerifiedImage {
 /** Called once the image is checked, with its true ID, before manifest.json is written: the tags it gets (RepoTags). */
 export type NameImage = (configDigest: Digest) => Promise<string[]>;
 
-const MAX_JSON = 16 * 1024 * 1024;
 const sha256 = (b: Buffer): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** One layer as checked: the digests of its bytes as stored and uncompressed, and its entries. */
@@ -68,14 +67,14 @@ export async function verifyDockerArchive(input: Readable, label: string, out: t
   for (const [n, body] of small) namedDigest(n, sha256(body), label);
   const manifestRaw = small.get('manifest.json');
   if (!manifestRaw) throw new SlimError(`${label} is not a docker-archive: it has no manifest.json`, { code: 'BAD_ARCHIVE' });
-  const list = parseJson<{ Config?: string; Layers?: string[] }[]>(manifestRaw, `${label}: manifest.json`);
+  const list = metadataJson<{ Config?: string; Layers?: string[] }[]>(manifestRaw, label, 'manifest.json');
   const first = Array.isArray(list) ? list[0] : undefined;
   if (!first || typeof first.Config !== 'string' || !Array.isArray(first.Layers)) throw new SlimError(`${label}: manifest.json lists no image`, { code: 'BAD_ARCHIVE' });
   if (list.length > 1) throw new SlimError(`${label} holds ${list.length} images; slim reads one at a time`, { code: 'BAD_ARCHIVE' });
   const configRaw = small.get(resolve(first.Config));
-  if (!configRaw) throw new SlimError(`${label} has no config ${first.Config}`, { code: 'BAD_ARCHIVE' });
+  if (!configRaw) throw missingPart(label, `config ${first.Config}`, 'manifest.json');
   const configDigest = sha256(configRaw);
-  const config = parseJson<ImageConfig>(configRaw, `${label}: config ${first.Config}`);
+  const config = metadataJson<ImageConfig>(configRaw, label, `config ${first.Config}`);
   const ordered: CheckedLayer[] = [];
   for (const ln of first.Layers) {
     const n = resolve(ln);
@@ -86,7 +85,7 @@ export async function verifyDockerArchive(input: Readable, label: string, out: t
       layer = await forwardLayer(Readable.from([body]), body.length, n, `layers/${outNo++}.tar`, label, out);
       layers.set(n, layer);
     }
-    if (!layer) throw new SlimError(`${label} lacks layer ${ln}`, { code: 'BAD_ARCHIVE' });
+    if (!layer) throw missingPart(label, `layer ${ln}`, 'manifest.json');
     ordered.push(layer);
   }
   checkDiffIds(config, ordered, label);
@@ -110,7 +109,9 @@ type Desc = { digest: string; size?: number; mediaType?: string; annotations?: R
 
 /** An OCI image layout in a directory: blobs are read only as regular files inside it, each checked against its digest. */
 export async function verifyLayout(dir: string, tag: string | undefined, label: string, out: tar.Pack, name: NameImage): Promise<VerifiedImage> {
-  const index = parseJson<{ manifests?: Desc[] }>(await readRegular(join(dir, 'index.json'), 'index.json', label, (what) => new SlimError(`${label} is not an OCI image layout (${what})`, { code: 'BAD_ARCHIVE' })), `${label}: index.json`);
+  const indexRaw = await readRegular(join(dir, 'index.json'), 'index.json', label, () => new SlimError(`${label} is not an OCI image layout (no index.json)`, { code: 'BAD_ARCHIVE' }));
+  const index = metadataJson<{ manifests?: Desc[] }>(indexRaw, label, 'index.json');
+  if (index.manifests !== undefined && !Array.isArray(index.manifests)) throw new SlimError(`${label}: index.json: "manifests" is not a list`, { code: 'BAD_ARCHIVE' });
   for (const d of ['blobs', 'blobs/sha256']) {
     const st = await lstat(join(dir, d)).catch(() => undefined);
     if (!st) throw new SlimError(`${label} is not an OCI image layout (no ${d}/)`, { code: 'BAD_ARCHIVE' });
@@ -123,26 +124,30 @@ export async function verifyLayout(dir: string, tag: string | undefined, label: 
     throw new SlimError(tag ? `${label} has no image tagged ${tag}` : `${label} holds ${all.length} images: name one with :TAG`, { code: 'BAD_ARCHIVE', hint: names.length ? `tags: ${names.join(', ')}` : 'the layout names no tags' });
   }
   let desc = chosen[0]!;
+  let namedIn = 'index.json';
   let manifest: { config?: Desc; layers?: Desc[] } | undefined;
   for (let depth = 0; depth < 4 && !manifest; depth++) {
-    const doc = parseJson<{ manifests?: Desc[]; config?: Desc; layers?: Desc[] }>(await readBlob(dir, desc, 'manifest', label), `${label}: manifest ${desc.digest}`);
-    if (doc.manifests) {
+    const doc = metadataJson<{ manifests?: Desc[]; config?: Desc; layers?: Desc[] }>(await readBlob(dir, desc, 'manifest', label, namedIn), label, `manifest ${desc.digest}`);
+    if (Array.isArray(doc.manifests)) {
       const next = doc.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? doc.manifests[0];
       if (!next) break;
+      namedIn = `index ${desc.digest}`;
       desc = next;
-    } else if (doc.config && Array.isArray(doc.layers)) manifest = doc;
-    else break;
+    } else if (doc.config && Array.isArray(doc.layers)) {
+      manifest = doc;
+      namedIn = `manifest ${desc.digest}`;
+    } else break;
   }
   if (!manifest?.config || !manifest.layers) throw new SlimError(`${label}: no image manifest found`, { code: 'BAD_ARCHIVE' });
-  const configRaw = await readBlob(dir, manifest.config, 'config', label);
+  const configRaw = await readBlob(dir, manifest.config, 'config', label, namedIn);
   const configDigest = manifest.config.digest as Digest;
-  const config = parseJson<ImageConfig>(configRaw, `${label}: config ${configDigest}`);
+  const config = metadataJson<ImageConfig>(configRaw, label, `config ${configDigest}`);
   const checked = new Map<string, CheckedLayer>();
   const ordered: CheckedLayer[] = [];
   for (const l of manifest.layers) {
     let layer = checked.get(l.digest);
     if (!layer) {
-      const blob = await openBlob(dir, l.digest, label);
+      const blob = await openBlob(dir, l.digest, label, namedIn);
       if (l.size !== undefined && l.size !== blob.size) {
         await blob.fh.close();
         throw new UnsafeImageError(`${label}: layer blob ${l.digest} is ${blob.size} bytes, the manifest says ${l.size}`);
@@ -164,8 +169,8 @@ export async function verifyLayout(dir: string, tag: string | undefined, label: 
 }
 
 /** A JSON blob (manifest, index, config) of a layout: a regular file in it, its bytes matching its digest and size. */
-async function readBlob(dir: string, desc: Desc, what: string, label: string): Promise<Buffer> {
-  const { fh, size } = await openBlob(dir, desc.digest, label);
+async function readBlob(dir: string, desc: Desc, what: string, label: string, namedIn: string): Promise<Buffer> {
+  const { fh, size } = await openBlob(dir, desc.digest, label, namedIn);
   try {
     if (size > MAX_JSON) throw new UnsafeImageError(`${label}: ${what} blob ${desc.digest} is ${size} bytes, too big for a ${what}`);
     const body = await fh.readFile();
@@ -182,42 +187,11 @@ async function readBlob(dir: string, desc: Desc, what: string, label: string): P
  * Open a blob of a layout: only a regular file at blobs/sha256/<hex>, never through a symlink
  * (lstat first, so that a fifo is not even opened; then O_NOFOLLOW, and the same inode).
  */
-async function openBlob(dir: string, digest: string, label: string): Promise<{ fh: FileHandle; size: number }> {
-  if (!isDigest(digest)) throw new UnsafeImageError(`${label}: bad digest "${String(digest).slice(0, 80)}"`);
+async function openBlob(dir: string, digest: string, label: string, namedIn: string): Promise<{ fh: FileHandle; size: number }> {
+  if (!isDigest(digest)) throw new UnsafeImageError(`${label}: bad digest "${String(digest).slice(0, 80)}" in ${namedIn}`);
   const path = join(dir, 'blobs', 'sha256', digest.slice(7));
-  const fh = await openRegular(path, `blob ${digest}`, label, () => new SlimError(`${label} lacks blob ${digest}`, { code: 'BAD_ARCHIVE' }));
+  const fh = await openRegular(path, `blob ${digest}`, label, () => missingPart(label, `blob ${digest}`, namedIn));
   return { fh, size: (await fh.stat()).size };
-}
-
-async function readRegular(path: string, what: string, label: string, missing: (what: string) => SlimError): Promise<Buffer> {
-  const fh = await openRegular(path, what, label, () => missing(`no ${what}`));
-  try {
-    if ((await fh.stat()).size > MAX_JSON) throw new UnsafeImageError(`${label}: ${what} is too big`);
-    return await fh.readFile();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function openRegular(path: string, what: string, label: string, missing: () => SlimError): Promise<FileHandle> {
-  const refuse = (why: string) => new UnsafeImageError(`${label}: ${what} is ${why}; slim reads only regular files inside the layout`);
-  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw missing();
-    throw err;
-  });
-  if (st.isSymbolicLink()) throw refuse('a symlink');
-  if (!st.isFile()) throw refuse('not a regular file');
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ELOOP') throw refuse('a symlink');
-    if (err.code === 'ENOENT') throw missing();
-    throw err;
-  });
-  const now = await fh.stat();
-  if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) {
-    await fh.close();
-    throw refuse('changing while it is read');
-  }
-  return fh;
 }
 
 /** Each layer's uncompressed digest must be the config's rootfs.diff_ids entry at its place. */
@@ -318,12 +292,4 @@ function writeTo(w: Writable, chunk: Buffer): Promise<void> {
 
 function addBuffer(out: tar.Pack, name: string, data: Buffer): Promise<void> {
   return new Promise<void>((resolve, reject) => out.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0) }, data, (err) => (err ? reject(err) : resolve())));
-}
-
-function parseJson<T>(raw: Buffer, what: string): T {
-  try {
-    return JSON.parse(raw.toString('utf8')) as T;
-  } catch (err) {
-    throw new SlimError(`${what} is not JSON: ${(err as Error).message}`, { code: 'BAD_ARCHIVE' });
-  }
 }
