@@ -17,7 +17,7 @@ export interface InspectLayer {
   created: string | null;
   /** Content bytes, counted as `docker history` counts them (files, a hard link once, symlink targets). */
   bytes: number;
-  /** The layer blob as it was read from the engine's archive. */
+  /** The layer blob as it was read: from the engine's archive (docker save), or from the input file. */
   archive: { bytes: number; format: 'tar' | 'tar+gzip' | 'tar+zstd' };
   files: number;
   entries: number;

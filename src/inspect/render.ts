@@ -25,7 +25,7 @@ export function renderInspect(r: InspectReport, opts: { top?: number } = {}): st
     `  compilers   ${r.tools.compilers.join(', ') || 'none'}`,
     `  setid       ${r.setid.map((s) => `${s.path} (${s.mode})`).join(', ') || 'none'}`,
     '',
-    `layers (size: content as docker history counts it; blob: the layer as read from the engine, ${r.layers.every((l) => l.archive.format === 'tar') ? 'uncompressed tar' : 'as stored: tar, tar+gzip or tar+zstd'})`,
+    `layers (size: content as docker history counts it; blob: the layer as read (docker save, or the file), ${r.layers.every((l) => l.archive.format === 'tar') ? 'uncompressed tar' : 'as stored: tar, tar+gzip or tar+zstd'})`,
     `  #        size       blob     files     wasted  instruction`,
   ];
   for (const l of r.layers) {
