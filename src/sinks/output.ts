@@ -7,6 +7,7 @@ import { imageArchiveStream } from './image-archive-writer.js';
 import { MediaType } from '../image/types.js';
 import { SlimError, ExitCode } from '../errors.js';
 import { formatRegistryRef, parseRegistryRef, type RegistryRef } from '../registry/registry-ref.js';
+import { metadataJson } from '../sources/archive-meta.js';
 
 /** Where the slim image goes besides the engine it is verified in. */
 export type OutputRef =
@@ -142,7 +143,8 @@ async function addToOciLayout(dir: string, exists: boolean, img: BuiltImage, tag
   if (exists) {
     const layout = await readFile(join(dir, 'oci-layout'), 'utf8').catch(() => undefined);
     if (!layout) throw new SlimError(`${dir} exists and is not an OCI image layout`, { code: 'OUTPUT_FAILED', hint: 'give a new directory, or an existing OCI layout to add the image to' });
-    index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as OciIndex;
+    index = metadataJson<OciIndex>(await readFile(join(dir, 'index.json')).catch(() => undefined), `oci:${dir}`, 'index.json');
+    if (!Array.isArray(index.manifests)) throw new SlimError(`oci:${dir}: index.json lists no manifests`, { code: 'BAD_ARCHIVE' });
   }
   const blobs = join(dir, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });

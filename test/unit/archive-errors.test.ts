@@ -253,3 +253,17 @@ describe('slim inspect and slim diff of file inputs need no engine', () => {
     }
   });
 });
+
+describe('an OCI layout given as --output', () => {
+  it('whose index.json is not JSON: one line naming it, and the layout is left as it was', async () => {
+    const { writeOutput } = await import('../../src/sinks/output.js');
+    const dir = fresh('out-layout');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(join(dir, 'index.json'), notJson);
+    const msg = await failure(`oci:${dir}`, () => writeOutput({ kind: 'oci', dir, tag: 'v1' }, {} as never, 'x'));
+    expect(msg).toMatch(new RegExp(`^oci:${dir}: index\\.json is not JSON \\(.+\\)$`));
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(join(dir, 'index.json'))).toEqual(notJson);
+  });
+});
