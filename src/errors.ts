@@ -10,6 +10,39 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What went wrong, for callers that branch on it (and for the report); the message says it for people. */
+export type ErrorCode =
+  | 'ERROR'
+  | 'USAGE' // a bad flag, argument or config value: exit 2
+  | 'INTERRUPTED' // Ctrl-C / SIGTERM: exit 130
+  | 'BAD_ARCHIVE' // an image archive or layout that is not what it claims
+  | 'UNSAFE_IMAGE' // hostile content: an entry or link leading out, a blob that is not its digest
+  | 'UNSUPPORTED_LAYER'
+  | 'SOURCE_NOT_FOUND'
+  | 'IMAGE_NOT_FOUND'
+  | 'BAD_REFERENCE'
+  | 'BAD_TRACE'
+  | 'BAD_USER'
+  | 'NO_COMMAND'
+  | 'ENGINE' // the engine refused a request
+  | 'ENGINE_UNREACHABLE'
+  | 'ENGINE_TIMEOUT'
+  | 'LOAD_FAILED'
+  | 'BUILD_FAILED'
+  | 'START_FAILED'
+  | 'PROBE_FAILED'
+  | 'PROBE_UNAVAILABLE'
+  | 'BASELINE_FAILED'
+  | 'OUTPUT_FAILED'
+  | 'COPY_RACE'
+  | 'COPY_SPECIAL_FILE'
+  | 'REGISTRY_AUTH'
+  | 'REGISTRY_DIGEST'
+  | 'REGISTRY_FAILED'
+  | 'REGISTRY_TRANSIENT' // retried before it is reported
+  | 'REFERRERS_RACE'
+  | 'NOT_FOUND';
+
 /**
  * A failure the user can act on: one line of message, an optional hint, and the exit code.
  * Only cli/main.ts prints these and exits.
@@ -17,14 +50,22 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export class SlimError extends Error {
   readonly hint: string | undefined;
   readonly exitCode: ExitCode;
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(message: string, opts: { code?: string; hint?: string; exitCode?: ExitCode; cause?: unknown } = {}) {
+  constructor(message: string, opts: { code?: ErrorCode; hint?: string; exitCode?: ExitCode; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SlimError';
     this.code = opts.code ?? 'ERROR';
     this.hint = opts.hint;
     this.exitCode = opts.exitCode ?? ExitCode.error;
+  }
+}
+
+/** A bad flag, argument or config value: exit 2, before anything touches the engine where it can. */
+export class UsageError extends SlimError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...opts, code: 'USAGE', exitCode: ExitCode.usage });
+    this.name = 'UsageError';
   }
 }
 

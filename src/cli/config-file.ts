@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { SlimError, ExitCode } from '../errors.js';
+import { SlimError, UsageError } from '../errors.js';
 
 const DEFAULT_FILES = ['slim.yaml', 'slim.yml'];
 
 function usage(message: string, hint?: string): SlimError {
-  return new SlimError(message, { code: 'USAGE', exitCode: ExitCode.usage, ...(hint ? { hint } : {}) });
+  return new UsageError(message, { ...(hint ? { hint } : {}) });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { SlimError, ExitCode } from '../errors.js';
+import { SlimError, UsageError } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build.js';
 import { checkRunSettings } from '../pipeline/run-settings.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
@@ -59,7 +59,7 @@ export interface BuildFlags {
 export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'auto', repairRounds: '3' } as const;
 
 function usage(message: string, hint?: string): SlimError {
-  return new SlimError(message, { code: 'USAGE', exitCode: ExitCode.usage, ...(hint ? { hint } : {}) });
+  return new UsageError(message, { ...(hint ? { hint } : {}) });
 }
 
 function seconds(flag: string, v: string): number {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ExitCode, SlimError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { parseDockerfile } from './dockerfile.js';
 import { RULES, type Finding, type LintContext, type Severity } from './rules.js';
 
@@ -41,7 +41,7 @@ export function lintDockerfile(text: string, opts: LintOptions = {}): Finding[] 
  */
 export async function lintFile(path: string, contextDir: string = dirname(path), opts: Omit<LintOptions, 'contextFiles'> = {}): Promise<Finding[]> {
   const text = await readText(path);
-  if (text === null) throw new SlimError(`cannot read Dockerfile ${path}`, { code: 'USAGE', exitCode: ExitCode.usage });
+  if (text === null) throw new UsageError(`cannot read Dockerfile ${path}`);
   const dockerignore = (await readText(`${path}.dockerignore`)) ?? (await readText(join(contextDir, '.dockerignore')));
   return lintDockerfile(text, { ...opts, contextFiles: { dockerignore } });
 }

@@ -1,4 +1,4 @@
-import { SlimError, ExitCode } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { formatBytes } from '../report/report.js';
 
 export interface Budget {
@@ -14,7 +14,7 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb
 export function parseSize(flag: string, v: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new SlimError(`${flag} must be a size like 50MB or 1.5GiB, not "${v}"`, { code: 'USAGE', exitCode: ExitCode.usage });
+  if (!m || unit === undefined) throw new UsageError(`${flag} must be a size like 50MB or 1.5GiB, not "${v}"`);
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -22,7 +22,7 @@ export function parseSize(flag: string, v: string): number {
 export function parseRatio(flag: string, v: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*x?\s*$/i.exec(v);
   const n = m ? Number(m[1]) : NaN;
-  if (!(n >= 1)) throw new SlimError(`${flag} must be a ratio of at least 1 like 5 or 5x, not "${v}"`, { code: 'USAGE', exitCode: ExitCode.usage });
+  if (!(n >= 1)) throw new UsageError(`${flag} must be a ratio of at least 1 like 5 or 5x, not "${v}"`);
   return n;
 }
 

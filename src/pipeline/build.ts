@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
 import type { Scope } from './scope.js';
-import { SlimError, ExitCode } from '../errors.js';
+import { ExitCode, SlimError, UsageError } from '../errors.js';
 import { labelsFor, plainRunSpec, volumeTargets, commandOf, type RunSettings } from './run-settings.js';
 import type { ExerciseResult } from '../verify/exercise.js';
 import { oneLine } from '../verify/exercise.js';
@@ -190,11 +190,11 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const since = (t: number) => (Date.now() - t) / 1000;
   const source = parseSourceRef(opts.image);
   if (source.kind !== 'engine' && !opts.tag && opts.outputs.some((o) => o.kind === 'docker')) {
-    throw new SlimError(`give --tag: ${opts.image} is not in the engine, so slim cannot name the slim image after it`, { code: 'USAGE', exitCode: ExitCode.usage });
+    throw new UsageError(`give --tag: ${opts.image} is not in the engine, so slim cannot name the slim image after it`);
   }
   const outputName = opts.tag ?? defaultOutputName(source.kind === 'engine' ? source.ref : 'slim:latest');
   const out = parseImageName(outputName);
-  if (out.digest) throw new SlimError(`--tag ${outputName} must not carry a digest`, { code: 'USAGE', exitCode: ExitCode.usage });
+  if (out.digest) throw new UsageError(`--tag ${outputName} must not carry a digest`);
 
   const opened = await openImage(await engineRefFor(opts.image, deps), deps);
   const { inspect, img, spool, tmp, readSeconds } = opened;

@@ -2,7 +2,7 @@ import type { ContainerConfig } from '../image/types.js';
 import type { RunSpec } from '../runtime/runtime.js';
 import { RUN_LABEL } from '../runtime/runtime.js';
 import { parsePublish } from '../runtime/publish.js';
-import { SlimError, ExitCode } from '../errors.js';
+import { ExitCode, SlimError, UsageError } from '../errors.js';
 
 /** How the container runs, as `docker run` flags would say; the same for probe and verification. */
 export interface RunSettings {
@@ -35,7 +35,7 @@ export function commandOf(config: ContainerConfig, s: RunSettings): string[] {
 
 /** The run options, checked when the flags are parsed: a bad value is a usage error before anything touches the engine. */
 export function checkRunSettings(s: RunSettings): RunSettings {
-  const usage = (message: string) => new SlimError(message, { code: 'USAGE', exitCode: ExitCode.usage });
+  const usage = (message: string) => new UsageError(message);
   for (const p of s.publish) parsePublish(p);
   for (const h of s.addHosts) if (!/^[^:\s]+:\S+$/.test(h)) throw usage(`--add-host must be HOST:IP, not "${h}"`);
   for (const t of s.tmpfs) if (!t.startsWith('/')) throw usage(`--tmpfs takes an absolute path in the container, not "${t}"`);

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BuiltImage } from '../pack/image-builder.js';
 import { imageArchiveStream } from './image-archive-writer.js';
 import { MediaType } from '../image/types.js';
-import { SlimError, ExitCode } from '../errors.js';
+import { SlimError, UsageError } from '../errors.js';
 import { formatRegistryRef, parseRegistryRef, type RegistryRef } from '../registry/registry-ref.js';
 import { metadataJson } from '../sources/archive-meta.js';
 
@@ -25,7 +25,7 @@ export function parseOutputRef(s: string): OutputRef {
   if (archive) return { kind: 'docker-archive', file: resolve(archive[1]!) };
   const m = /^(oci|oci-archive):(.+?)(?::([\w][\w.-]{0,127}))?$/.exec(s);
   if (!m) {
-    throw new SlimError(`unknown --output "${s}"`, { code: 'USAGE', exitCode: ExitCode.usage, hint: 'use docker, registry:HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE' });
+    throw new UsageError(`unknown --output "${s}"`, { hint: 'use docker, registry:HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE' });
   }
   const [, kind, path, tag] = m as unknown as [string, 'oci' | 'oci-archive', string, string | undefined];
   const where = resolve(path);
@@ -51,7 +51,7 @@ export function checkOutputPaths(outputs: OutputRef[]): OutputRef[] {
   for (const o of outputs) {
     if (o.kind === 'docker' || o.kind === 'registry') continue;
     const why = o.kind === 'oci' ? unwritable(o.dir, 'directory') : unwritable(o.file, 'file');
-    if (why) throw new SlimError(`--output ${describeOutput(o)}: ${why}`, { code: 'USAGE', exitCode: ExitCode.usage });
+    if (why) throw new UsageError(`--output ${describeOutput(o)}: ${why}`);
   }
   return outputs;
 }

@@ -1,4 +1,4 @@
-import { SlimError, ExitCode } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { defaultHttpPort } from './endpoint.js';
 import type { HttpRequestSpec } from './http-spec.js';
 
@@ -49,7 +49,7 @@ export function withPorts(check: Check, exposed: readonly string[], publish: rea
   if (!needsPort || check.httpPort !== undefined) return { check, ports: check.httpPort !== undefined ? [check.httpPort, ...ports.filter((p) => p !== check.httpPort)] : ports };
   const port = defaultHttpPort(publish, exposed);
   if (port === undefined) {
-    throw new SlimError('an HTTP check needs a port: the image exposes none and none is published', { code: 'USAGE', exitCode: ExitCode.usage, hint: 'give --http-port PORT (or -p, or a port in the spec file)' });
+    throw new UsageError('an HTTP check needs a port: the image exposes none and none is published', { hint: 'give --http-port PORT (or -p, or a port in the spec file)' });
   }
   return { check: { ...check, httpPort: port }, ports };
 }

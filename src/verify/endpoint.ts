@@ -1,4 +1,4 @@
-import { SlimError, ExitCode } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 /** What the engine says about a running container's networking. */
 export interface ContainerNetwork {
@@ -34,11 +34,7 @@ export function reachPort(net: ContainerNetwork, port: number, engine: { host: s
   }
   if (net.mode === 'host') return { host: engine.host, port };
   if (net.ip && engine.local) return { host: net.ip, port };
-  throw new SlimError(`cannot reach port ${port} of the container from here`, {
-    code: 'USAGE',
-    exitCode: ExitCode.usage,
-    hint: `publish it (-p ${port}) or run with --network host`,
-  });
+  throw new UsageError(`cannot reach port ${port} of the container from here`, { hint: `publish it (-p ${port}) or run with --network host` });
 }
 
 /** The port an HTTP check talks to when none is given: the one published, else the image's first EXPOSE. */

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { SlimError, ExitCode } from '../errors.js';
+import { SlimError, UsageError } from '../errors.js';
 
 /** One HTTP request and what its answer must look like. */
 export interface HttpRequestSpec {
@@ -28,7 +28,7 @@ export interface HttpAnswer {
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function usage(message: string): SlimError {
-  return new SlimError(message, { code: 'USAGE', exitCode: ExitCode.usage });
+  return new UsageError(message);
 }
 
 /** `GET /health`, `/health`, `POST /api/x {"a":1}`: method, path, and an optional body (JSON sets the content type). */

@@ -102,7 +102,9 @@ describe('the test Dockerfiles', () => {
   });
 
   it('a missing Dockerfile is a usage error', async () => {
-    await expect(lintFile(join(DATA, 'nope', 'Dockerfile'))).rejects.toMatchObject({ constructor: SlimError, exitCode: 2 });
+    const missing = lintFile(join(DATA, 'nope', 'Dockerfile'));
+    await expect(missing).rejects.toBeInstanceOf(SlimError);
+    await expect(missing).rejects.toMatchObject({ code: 'USAGE', exitCode: 2 });
   });
 });
 

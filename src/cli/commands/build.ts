@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
-import { ExitCode, SlimError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { applyConfigFile } from '../config-file.js';
 import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
@@ -49,7 +49,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         if (config instanceof Error) throw config;
         if (config.file) ctx.log.info(`options from ${config.file}`);
         const image = imageArg ?? config.image;
-        if (!image) throw new SlimError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)', { code: 'USAGE', exitCode: ExitCode.usage });
+        if (!image) throw new UsageError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)');
         const opts = toBuildOptions(image, flags);
         const { build } = await import('../../pipeline/build.js');
         const { checkRegistries } = await import('../../pipeline/publish.js');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { GlobalFlags, CommandContext } from '../context.js';
-import { ExitCode, SlimError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { renderInspect } from '../../inspect/render.js';
 
 interface InspectFlags {
@@ -27,6 +27,6 @@ export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<nu
 
 export function count(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new SlimError(`${flag} must be a whole number above 0, not "${v}"`, { code: 'USAGE', exitCode: ExitCode.usage });
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number above 0, not "${v}"`);
   return n;
 }

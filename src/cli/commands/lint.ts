@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { stat } from 'node:fs/promises';
 import type { GlobalFlags, CommandContext } from '../context.js';
-import { ExitCode, SlimError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { lintFile, SEVERITY_RANK, type Finding, type Severity } from '../../lint/lint.js';
 
 interface LintFlags {
@@ -23,7 +23,7 @@ export function lintCommand(run: (action: (ctx: CommandContext) => Promise<numbe
     .action(async (dockerfile: string, flags: LintFlags & GlobalFlags) => {
       await run(async () => {
         if (flags.context !== undefined && !(await isDirectory(flags.context))) {
-          throw new SlimError(`--context ${flags.context} is not a directory`, { code: 'USAGE', exitCode: ExitCode.usage });
+          throw new UsageError(`--context ${flags.context} is not a directory`);
         }
         const ignore = (flags.ignore ?? '').split(',').map((r) => r.trim().toUpperCase()).filter((r) => r !== '');
         const findings = await lintFile(dockerfile, flags.context, { ignore });

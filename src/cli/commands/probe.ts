@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
-import { ExitCode, SlimError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { addRunOptions } from './run-options.js';
 
 export function probeCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
@@ -12,7 +12,7 @@ export function probeCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--json', 'print a summary as JSON on stdout')
     .action(async (image: string, flags: BuildFlags & GlobalFlags) => {
       await run(async (ctx) => {
-        if (!flags.traceOut) throw new SlimError('slim probe needs --trace-out FILE', { code: 'USAGE', exitCode: ExitCode.usage });
+        if (!flags.traceOut) throw new UsageError('slim probe needs --trace-out FILE');
         const opts = toBuildOptions(image, { ...flags, include: [], output: [] });
         const { engineRefFor, openImage, traceImage } = await import('../../pipeline/build.js');
         const opened = await openImage(await engineRefFor(image, ctx), ctx);
