@@ -24,7 +24,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Scope } from '../pipeline/scope.js';
 import { createLogger } from '../log.js';
 import { hashDir } from '../util/dir-hash.js';
-import { openImage } from '../pipeline/build.js';
+import { openImage } from '../pipeline/read-step.js';
 import { labelsFor, plainRunSpec, type RunSettings } from '../pipeline/run-settings.js';
 import { exercise, type Check } from '../verify/exercise.js';
 import { runProbe, type ProbeBackend } from '../probe/run-probe.js';

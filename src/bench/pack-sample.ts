@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { OpenedImage } from '../pipeline/build.js';
+import type { OpenedImage } from '../pipeline/build-types.js';
 import { Selection } from '../closure/selection.js';
 import { planPack, type PackPlan } from '../pack/plan.js';
 import { writeLayer, type WrittenLayer } from '../pack/layer-writer.js';

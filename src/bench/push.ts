@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
 import { Scope } from '../pipeline/scope.js';
-import { openImage } from '../pipeline/build.js';
+import { openImage } from '../pipeline/read-step.js';
 import { buildImage } from '../pack/image-builder.js';
 import { packEveryNth } from './pack-sample.js';
 import { writeOutput } from '../sinks/output.js';

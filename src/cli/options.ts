@@ -1,5 +1,5 @@
 import { SlimError, UsageError } from '../errors.js';
-import type { BuildOptions } from '../pipeline/build.js';
+import type { BuildOptions } from '../pipeline/build-types.js';
 import { checkRunSettings } from '../pipeline/run-settings.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import { checkOutputPaths, parseOutputRef } from '../sinks/output.js';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { BuildDeps, OpenedImage } from './build.js';
-import type { BuildOptions } from './build.js';
+import type { BuildDeps, OpenedImage } from './build-types.js';
+import type { BuildOptions } from './build-types.js';
 import type { Check } from '../verify/checks.js';
 import type { AccessRecord } from '../trace/record.js';
 import type { ImagePath } from '../rootfs/entry.js';

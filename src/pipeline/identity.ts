@@ -1,4 +1,4 @@
-import type { OpenedImage } from './build.js';
+import type { OpenedImage } from './build-types.js';
 import type { RunSettings } from './run-settings.js';
 import { resolveUser, type Identity } from '../closure/users.js';
 import { imageText } from '../sources/image-text.js';

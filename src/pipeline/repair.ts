@@ -11,7 +11,7 @@ import { withOwnMounts } from './run-mounts.js';
 import { identityOf } from './identity.js';
 import type { RunSettings } from './run-settings.js';
 import type { RunLimits } from './verify-run.js';
-import type { BuildDeps, OpenedImage } from './build.js';
+import type { BuildDeps, OpenedImage } from './build-types.js';
 
 export type SeenIn = 'slim image' | 'original';
 

@@ -1,0 +1,69 @@
+import type { ImageInspect, Runtime } from '../runtime/runtime.js';
+import type { Logger } from '../log.js';
+import type { Scope } from './scope.js';
+import type { RunSettings } from './run-settings.js';
+import type { Check } from '../verify/checks.js';
+import type { Budget } from './budget.js';
+import type { PresetName } from '../closure/presets.js';
+import type { ContentSpool } from '../sources/content-spool.js';
+import type { ReadImage } from '../sources/image-archive.js';
+import type { ProbeBackend } from '../probe/run-probe.js';
+import type { ProbeChoice } from '../probe/select-probe.js';
+import type { AccessRecord } from '../trace/record.js';
+import type { OutputRef } from '../sinks/output.js';
+import type { RegistryOptions } from './publish.js';
+
+/** The types the build steps share: one module, so that the steps import none of each other in a circle. */
+export interface BuildOptions {
+  image: string;
+  tag?: string;
+  settings: RunSettings;
+  /** What the probe run does; verification uses `verifyCheck` (the same unless --verify-* replaced it). */
+  check: Check;
+  verifyCheck: Check;
+  /** Self-repair rounds after a failed verification; 0 turns it off. */
+  repairRounds: number;
+  probe: ProbeChoice;
+  include: string[];
+  includeBin: string[];
+  exclude: string[];
+  presets: PresetName[];
+  keepPackages: boolean;
+  /** --harden: no setuid/setgid bits, no unused shells/package managers/compilers, a non-root user, seccomp and read-only checks. */
+  harden?: { seccompOut: string };
+  /** Use this trace (JSON Lines) instead of running the probe. */
+  traceIn?: string;
+  traceOut?: string;
+  epoch?: number;
+  budget: Budget;
+  /** Where the verified image goes; the engine is always where it is verified. */
+  outputs: OutputRef[];
+  registry: RegistryOptions;
+  /** Where the CycloneDX SBOM of the slim image is written (it is attached when pushing either way). */
+  sbomOut?: string;
+}
+
+export interface BuildDeps {
+  runtime: Runtime;
+  log: Logger;
+  scope: Scope;
+}
+
+/** The image read from the engine: its inspect data, flattened filesystem and the content behind it. */
+export interface OpenedImage {
+  inspect: ImageInspect;
+  img: ReadImage;
+  spool: ContentSpool;
+  tmp: string;
+  readSeconds: number;
+}
+
+
+export interface TraceResult {
+  records: AccessRecord[];
+  backend: ProbeBackend | 'trace-file';
+  summary: string;
+  skippedLines: number;
+  /** Seconds the probed app took to pass its first check, when a probe ran a service. */
+  readySeconds?: number;
+}
