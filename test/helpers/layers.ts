@@ -73,3 +73,16 @@ export async function readLayers(layers: Buffer[]): Promise<{ index: FileIndex; 
     throw err;
   }
 }
+
+/** A plain tar of these files, made in memory (archives and layouts built by the tests). */
+export async function tarOf(files: { name: string; body: Buffer }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = (async () => {
+    for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  })();
+  for (const f of files) await new Promise<void>((res, rej) => pack.entry({ name: f.name, size: f.body.length }, f.body, (e) => (e ? rej(e) : res())));
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}

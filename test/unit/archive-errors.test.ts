@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InternalError, SlimError } from '../../src/errors.js';
 import { diffFromEngine, inspectFromEngine } from '../../src/inspect/run.js';
@@ -15,25 +14,13 @@ import { ContentSpool } from '../../src/sources/content-spool.js';
 import { readImageArchive } from '../../src/sources/image-archive.js';
 import { readFileSource } from '../../src/sources/read-source.js';
 import { parseSourceRef } from '../../src/sources/source-ref.js';
-import { mkLayer } from '../helpers/layers.js';
+import { mkLayer, tarOf } from '../helpers/layers.js';
 
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const work = await mkdtemp(join(tmpdir(), 'slim-archive-errors-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
 let n = 0;
 const fresh = (name: string) => join(work, `${n++}-${name}`);
-
-async function tarOf(files: { name: string; body: Buffer }[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const f of files) await new Promise<void>((res, rej) => pack.entry({ name: f.name, size: f.body.length }, f.body, (e) => (e ? rej(e) : res())));
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 /** The parts of a small image: one gzipped layer, its config, an OCI manifest and index naming them. */
 async function parts() {

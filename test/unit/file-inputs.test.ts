@@ -9,23 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyDockerArchive, verifyLayout } from '../../src/sources/verified-input.js';
 import { runImageRef } from '../../src/pipeline/run-images.js';
 import { UnsafeImageError } from '../../src/errors.js';
-import { mkLayer } from '../helpers/layers.js';
+import { mkLayer, tarOf } from '../helpers/layers.js';
 
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const work = await mkdtemp(join(tmpdir(), 'slim-file-inputs-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
-
-async function tarOf(files: { name: string; body: Buffer }[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const f of files) await new Promise<void>((res, rej) => pack.entry({ name: f.name, size: f.body.length }, f.body, (e) => (e ? rej(e) : res())));
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 /** Run a check against an archive, collecting what it would hand the engine. */
 async function verify(run: (out: tar.Pack, name: (id: string) => Promise<string[]>) => Promise<{ configDigest: string }>) {
