@@ -3,7 +3,7 @@ import type { FileEntry, ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ContentReader } from '../sources/content-spool.js';
 import { globMatcher } from './globs.js';
-import { packagedPaths, readInstalledFiles, type PackageFiles } from './packages.js';
+import { readInstalledFiles } from './packages.js';
 
 /** Never the app's: package-manager state and documentation, directories included. */
 export const APP_NEVER = [
@@ -47,9 +47,9 @@ export interface AppEntries {
  * and byte code (`__pycache__/*.pyc`) whose `.py` is not itself kept here: Python loads such a
  * file only beside its source (PEP 3147), and one whose source a package owns is that package's
  * cache, written at install by a maintainer script (py3compile), not part of the app.
+ * `packaged` is every path the package databases list (packagedPaths).
  */
-export async function appEntries(index: FileIndex, content: ContentReader, packages: PackageFiles, ignored: (p: ImagePath) => boolean): Promise<AppEntries> {
-  const packaged = packagedPaths(index, packages);
+export async function appEntries(index: FileIndex, content: ContentReader, packaged: ReadonlySet<ImagePath>, ignored: (p: ImagePath) => boolean): Promise<AppEntries> {
   const installed = packaged.size ? await readInstalledFiles(index, content) : new Map();
   const never = globMatcher(APP_NEVER);
   const noFiles = globMatcher(APP_NO_FILES);

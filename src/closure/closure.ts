@@ -13,6 +13,7 @@ import { PRESETS, type PresetName } from './presets.js';
 import { globMatcher, isGlob } from './globs.js';
 import { ownersByRealPath, packagedPaths, readPackageFiles } from './packages.js';
 import { appEntries } from './app.js';
+import { listedEntries } from './listings.js';
 
 export interface ClosurePolicy {
   /** Paths that are never the image's own at run time (kernel filesystems, probe and user mounts). */
@@ -102,19 +103,12 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   // What a program learns by listing a directory is evidence: it may decide by the names alone and
   // open the files later. Only names no package owns (the app's own files): expanding a runtime's
   // package-owned library directories, which runtimes list all the time, would undo the slimming.
-  const listed = [...new Set([...records].filter((r) => r.op === 'list' && r.ok).map((r) => r.resolved ?? r.path))];
-  const packageFiles = policy.keepPackages || listed.length || policy.presets?.includes('app') ? await readPackageFiles(index, content) : undefined;
-  if (listed.length) {
-    const packaged = packagedPaths(index, packageFiles!);
-    for (const p of listed) {
-      if (!p.startsWith('/') || isIgnored(p, policy.ignore)) continue;
-      const dir = index.resolve(p);
-      if (dir.entry?.kind !== 'dir') continue;
-      for (const child of index.children(dir.real)) {
-        if (!packaged.has(child.path) && !isIgnored(child.path, policy.ignore)) keepEntry(child.path, { why: 'listed', from: dir.real });
-      }
-    }
-  }
+  const ignored = (p: ImagePath) => isIgnored(p, policy.ignore);
+  const listed = [...listedEntries(index, records, ignored)];
+  const wantsApp = policy.presets?.includes('app') ?? false;
+  const packageFiles = policy.keepPackages || listed.length || wantsApp ? await readPackageFiles(index, content) : undefined;
+  const packaged = listed.length || wantsApp ? packagedPaths(index, packageFiles!) : undefined;
+  for (const { dir, entry } of listed) if (!packaged!.has(entry.path)) keepEntry(entry.path, { why: 'listed', from: dir });
 
   for (const [argv0] of policy.commands) {
     if (!argv0) continue;
@@ -167,10 +161,10 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   for (const name of policy.presets ?? []) {
     if (name === 'app') {
       // Each entry gets the whole closure below: an unowned binary brings its libraries.
-      const app = await appEntries(index, content, packageFiles!, (p) => isIgnored(p, policy.ignore));
+      const app = await appEntries(index, content, packaged!, ignored);
       for (const p of app.paths) keepResolved(p, { why: 'keep', from: 'app' });
       presets.app = app.paths.length;
-      if (packageFiles!.size === 0) warnings.push("--keep app: the image has no dpkg or apk database, so every file counts as the app's");
+      if (packaged!.size === 0) warnings.push("--keep app: the image has no dpkg or apk database, so every file counts as the app's");
       else if (app.paths.length === 0) warnings.push('--keep app: every file of the image belongs to a package');
       continue;
     }
@@ -183,73 +177,78 @@ export async function computeClosure(index: FileIndex, records: Iterable<AccessR
   const wholePackages = new Set<string>();
   if (policy.keepPackages && packageFiles!.size === 0) warnings.push('--keep-packages: the image has no dpkg or apk database');
   const elfLoaders = new Map<ImagePath, Requester[]>();
-  const drain = async () => { while (queue.length > 0) {
-    const path = queue.shift()!;
-    const entry = index.get(path)!;
-    for (const a of ancestors(path)) keepEntry(a, { why: 'parent', from: path });
-    for (const pkg of owners?.get(path) ?? []) {
-      if (wholePackages.has(pkg)) continue;
-      wholePackages.add(pkg);
-      for (const p of packageFiles!.get(pkg)!) {
-        const r = index.resolve(p, { followLast: false });
-        if (r.entry && r.entry.kind !== 'dir') keepResolved(p, { why: 'package', from: pkg });
-      }
-    }
-    if (entry.kind === 'symlink') {
-      keepResolved(path, { why: 'symlink', from: path });
-      continue;
-    }
-    if (entry.kind !== 'file') continue;
-    // Python uses a cached .pyc only after checking its source's metadata: a trace that cannot
-    // see stat (fanotify) never shows the .py, yet without it the import fails.
-    const pyc = /^(.*)\/__pycache__\/([^/]+?)\.[^./]+(?:\.opt-\d)?\.pyc$/.exec(path);
-    if (pyc) keepResolved(`${pyc[1]}/${pyc[2]}.py`, { why: 'pyc-source', from: path });
-    // Python finds its prefix by stat'ing the landmark lib/pythonX.Y/os.py (os itself is frozen).
-    const stdlib = /^(.*\/lib\/python3\.\d+)\//.exec(path);
-    if (stdlib) keepResolved(`${stdlib[1]}/os.py`, { why: 'python-landmark', from: path });
-    if (entry.size < 4) continue;
-    const head = await content.read(entry, { start: 0, length: Math.min(entry.size, 512) });
-    if (head.subarray(0, 4).equals(ELF_MAGIC)) {
-      const info = await ld.elf(entry);
-      if (!info) continue;
-      if (info.interp) {
-        if (!keepResolved(info.interp, { why: 'elf-interp', from: path })) warnings.push(`${path}: ELF interpreter ${info.interp} is not in the image`);
-      }
-      const self: Requester = { path, rpath: info.rpath, runpath: info.runpath };
-      const loaders = elfLoaders.get(path) ?? [];
-      for (const soname of info.needed) {
-        const found = await resolveNeeded(soname, self, loaders, await ld.context(info));
-        if (!found) {
-          warnings.push(`${path} needs ${soname}, which the image does not have`);
-          continue;
-        }
-        const lib = index.resolve(found.path).real;
-        if (!elfLoaders.has(lib)) elfLoaders.set(lib, [...loaders, self]);
-        keepResolved(found.path, { why: 'elf-needed', from: path });
-      }
-    } else if (head[0] === 0x23 && head[1] === 0x21) {
-      const sb = parseShebang(head);
-      if (!sb) continue;
-      keepResolved(sb.interpreter, { why: 'shebang', from: path });
-      // `#!/usr/bin/env python3`: env looks the program up in PATH at run time.
-      if (/(^|\/)env$/.test(sb.interpreter) && sb.arg && !sb.arg.startsWith('-')) {
-        const prog = sb.arg.split(/\s+/)[0]!;
-        const hit = pathDirs.map((d) => joinInside(d, prog)).find((c) => index.resolve(c).entry?.kind === 'file');
-        if (hit) keepResolved(hit, { why: 'shebang', from: path });
-      }
-    }
-  } };
-  await drain();
   // Programs reach files through links a trace of resolved paths (fanotify) never names: PATH
   // lookups through /etc/alternatives, /etc/localtime, soname links, conf.d entries pointing into
   // mods-available. Every link in the image that lands on something kept is kept: a few hundred
   // bytes of tar headers each, and the slim image then resolves every name the original did.
-  for (const e of index.values()) {
-    if (e.kind !== 'symlink' || selection.has(e.path) || isIgnored(e.path, policy.ignore)) continue;
-    const r = index.resolve(e.path);
-    if (r.entry && !r.loop && selection.has(r.real)) for (const link of r.links) keepEntry(link, { why: 'symlink-to-kept', from: r.real });
+  const keepLinksToKept = () => {
+    for (const e of index.values()) {
+      if (e.kind !== 'symlink' || selection.has(e.path) || ignored(e.path)) continue;
+      const r = index.resolve(e.path);
+      if (r.entry && !r.loop && selection.has(r.real)) for (const link of r.links) keepEntry(link, { why: 'symlink-to-kept', from: r.real });
+    }
+  };
+  // To a fixpoint; then the links that land on what is kept, and to a fixpoint again.
+  for (let linked = false; ; linked = true) {
+    while (queue.length > 0) {
+      const path = queue.shift()!;
+      const entry = index.get(path)!;
+      for (const a of ancestors(path)) keepEntry(a, { why: 'parent', from: path });
+      for (const pkg of owners?.get(path) ?? []) {
+        if (wholePackages.has(pkg)) continue;
+        wholePackages.add(pkg);
+        for (const p of packageFiles!.get(pkg)!) {
+          const r = index.resolve(p, { followLast: false });
+          if (r.entry && r.entry.kind !== 'dir') keepResolved(p, { why: 'package', from: pkg });
+        }
+      }
+      if (entry.kind === 'symlink') {
+        keepResolved(path, { why: 'symlink', from: path });
+        continue;
+      }
+      if (entry.kind !== 'file') continue;
+      // Python uses a cached .pyc only after checking its source's metadata: a trace that cannot
+      // see stat (fanotify) never shows the .py, yet without it the import fails.
+      const pyc = /^(.*)\/__pycache__\/([^/]+?)\.[^./]+(?:\.opt-\d)?\.pyc$/.exec(path);
+      if (pyc) keepResolved(`${pyc[1]}/${pyc[2]}.py`, { why: 'pyc-source', from: path });
+      // Python finds its prefix by stat'ing the landmark lib/pythonX.Y/os.py (os itself is frozen).
+      const stdlib = /^(.*\/lib\/python3\.\d+)\//.exec(path);
+      if (stdlib) keepResolved(`${stdlib[1]}/os.py`, { why: 'python-landmark', from: path });
+      if (entry.size < 4) continue;
+      const head = await content.read(entry, { start: 0, length: Math.min(entry.size, 512) });
+      if (head.subarray(0, 4).equals(ELF_MAGIC)) {
+        const info = await ld.elf(entry);
+        if (!info) continue;
+        if (info.interp) {
+          if (!keepResolved(info.interp, { why: 'elf-interp', from: path })) warnings.push(`${path}: ELF interpreter ${info.interp} is not in the image`);
+        }
+        const self: Requester = { path, rpath: info.rpath, runpath: info.runpath };
+        const loaders = elfLoaders.get(path) ?? [];
+        for (const soname of info.needed) {
+          const found = await resolveNeeded(soname, self, loaders, await ld.context(info));
+          if (!found) {
+            warnings.push(`${path} needs ${soname}, which the image does not have`);
+            continue;
+          }
+          const lib = index.resolve(found.path).real;
+          if (!elfLoaders.has(lib)) elfLoaders.set(lib, [...loaders, self]);
+          keepResolved(found.path, { why: 'elf-needed', from: path });
+        }
+      } else if (head[0] === 0x23 && head[1] === 0x21) {
+        const sb = parseShebang(head);
+        if (!sb) continue;
+        keepResolved(sb.interpreter, { why: 'shebang', from: path });
+        // `#!/usr/bin/env python3`: env looks the program up in PATH at run time.
+        if (/(^|\/)env$/.test(sb.interpreter) && sb.arg && !sb.arg.startsWith('-')) {
+          const prog = sb.arg.split(/\s+/)[0]!;
+          const hit = pathDirs.map((d) => joinInside(d, prog)).find((c) => index.resolve(c).entry?.kind === 'file');
+          if (hit) keepResolved(hit, { why: 'shebang', from: path });
+        }
+      }
+    }
+    if (linked) break;
+    keepLinksToKept();
   }
-  await drain();
   return { selection, warnings, presets, packages: [...wholePackages].sort(), excluded: excludedCount };
 }
 

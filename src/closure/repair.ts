@@ -2,6 +2,7 @@ import type { ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { AccessRecord } from '../trace/record.js';
 import { isIgnored } from './closure.js';
+import { listedEntries } from './listings.js';
 
 /**
  * Paths a run looked for that the original image has and the slim image lacks: what a failed
@@ -27,11 +28,6 @@ export function missingPaths(index: FileIndex, records: Iterable<AccessRecord>, 
  */
 export function missingListedEntries(index: FileIndex, records: Iterable<AccessRecord>, kept: { has(p: ImagePath): boolean }, ignore: readonly string[]): ImagePath[] {
   const found = new Set<ImagePath>();
-  for (const rec of records) {
-    if (rec.op !== 'list' || !rec.ok || isIgnored(rec.resolved ?? rec.path, ignore)) continue;
-    const dir = index.resolve(rec.resolved ?? rec.path);
-    if (dir.entry?.kind !== 'dir') continue;
-    for (const child of index.children(dir.real)) if (!kept.has(child.path) && !isIgnored(child.path, ignore)) found.add(child.path);
-  }
+  for (const { entry } of listedEntries(index, records, (p) => isIgnored(p, ignore))) if (!kept.has(entry.path)) found.add(entry.path);
   return [...found].sort();
 }

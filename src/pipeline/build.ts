@@ -140,7 +140,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     }
     // Each path a run named, and what else the original touched under the failing checks.
     const fromTrace = grew.filter((p) => !named.some((f) => f.path === p) && closure.selection.why(p)[0]?.why !== 'parent');
-    const added = [...named, ...fromTrace.filter((p) => !repair.added.some((a) => a.path === p)).map((path) => ({ path, seenIn: 'original' as const }))];
+    const added = [...named, ...fromTrace.map((path) => ({ path, seenIn: 'original' as const }))];
     log.info(`repair round ${round}: adding ${grew.length} entr${grew.length === 1 ? 'y' : 'ies'} (${added.length} named): ${added.slice(0, 5).map((a) => a.path).join(', ')}${added.length > 5 ? ', …' : ''}`);
     repair.added.push(...added.map((a) => ({ path: a.path, round, neededBy: failing, seenIn: a.seenIn })));
     await packed.discard();

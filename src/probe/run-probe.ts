@@ -31,8 +31,6 @@ export interface ProbeResult {
   health: { result: HealthResult; detail: string };
   /** In syscalls mode: every system call name seen, sorted. */
   syscalls: string[];
-  /** Files the app executed that raise privileges: the run was repeated without strace's seccomp filter. */
-  privilegedExecs: string[];
 }
 
 type ProbeArgs = Parameters<typeof runProbe>[0];
@@ -69,8 +67,7 @@ export async function runProbe(args: {
   const raised = privilegedExecs(args.index, first.records);
   if (raised.length === 0) return first;
   args.log.info(`the app executed ${raised.slice(0, 3).join(', ')}${raised.length > 3 ? ', …' : ''}, which raise privileges at exec; probing again without strace's seccomp filter, whose no_new_privs stops that`);
-  const exact = await probeOnce({ ...args, backend: first.backend, round: `${args.round ?? ''}x` }, true);
-  return { ...exact, privilegedExecs: raised };
+  return probeOnce({ ...args, backend: first.backend, round: `${args.round ?? ''}x` }, true);
 }
 
 async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<ProbeResult> {
@@ -168,7 +165,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     await runtime.removeVolume(v);
     scope.release(`volume ${v}`);
   }
-  return { records, run, backend, skippedLines, health, syscalls, privilegedExecs: [] };
+  return { records, run, backend, skippedLines, health, syscalls };
 }
 
 /** Read the probe's output volume: strace's raw log and/or the sensor's JSON Lines. */

@@ -22,6 +22,20 @@ const sensorFlags: Record<ProbeBackend, string[]> = {
  */
 export async function selectProbe(runtime: Runtime, probeImage: string, choice: ProbeChoice, scope: Scope): Promise<{ backend: ProbeBackend; reason: string }> {
   if (choice !== 'auto') return { backend: choice, reason: 'asked for' };
+  // What the engine grants does not change during a run: the probe run, the baseline under the
+  // probe and every repair trace ask, and each try costs a container.
+  let granted = grantedIn.get(scope);
+  if (!granted) {
+    granted = tryBackends(runtime, probeImage, scope);
+    grantedIn.set(scope, granted);
+    granted.catch(() => grantedIn.delete(scope));
+  }
+  return granted;
+}
+
+const grantedIn = new WeakMap<Scope, Promise<{ backend: ProbeBackend; reason: string }>>();
+
+async function tryBackends(runtime: Runtime, probeImage: string, scope: Scope): Promise<{ backend: ProbeBackend; reason: string }> {
   const refused: string[] = [];
   for (const backend of ['both', 'fanotify', 'strace'] as const) {
     const c = await runtime.run({

@@ -7,16 +7,12 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Scope } from '../pipeline/scope.js';
-import type { SourceRef } from './source-ref.js';
+import { describeSource, type SourceRef } from './source-ref.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
 import { holdImage } from '../pipeline/run-images.js';
 import { verifyDockerArchive, verifyLayout, type NameImage, type VerifiedImage } from './verified-input.js';
 
 export type FileSource = Exclude<SourceRef, { kind: 'engine' }>;
-
-export function describeSource(src: FileSource): string {
-  return src.kind === 'docker-archive' ? `docker-archive:${src.file}` : src.kind === 'oci' ? `oci:${src.dir}${src.tag ? `:${src.tag}` : ''}` : `oci-archive:${src.file}${src.tag ? `:${src.tag}` : ''}`;
-}
 
 /**
  * Bring an image that lives in a file or OCI layout into the engine, where it is probed and

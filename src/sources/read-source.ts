@@ -5,7 +5,8 @@ import type { Digest } from '../image/types.js';
 import type { Scope } from '../pipeline/scope.js';
 import type { ContentSpool } from './content-spool.js';
 import { readImageArchive, type ReadImage } from './image-archive.js';
-import { describeSource, verifiedSource, type FileSource } from './load-source.js';
+import { verifiedSource, type FileSource } from './load-source.js';
+import { describeSource } from './source-ref.js';
 
 /**
  * Read an image that lives in a file or OCI layout without an engine (slim inspect, slim diff):

@@ -16,3 +16,8 @@ export function parseSourceRef(s: string): SourceRef {
   const where = resolve(t[1]!);
   return kind === 'oci' ? { kind, dir: where, ...(t[2] ? { tag: t[2] } : {}) } : { kind, file: where, ...(t[2] ? { tag: t[2] } : {}) };
 }
+
+/** A file input as the user writes it (the inverse of parseSourceRef, with paths made absolute). */
+export function describeSource(src: Exclude<SourceRef, { kind: 'engine' }>): string {
+  return src.kind === 'docker-archive' ? `docker-archive:${src.file}` : src.kind === 'oci' ? `oci:${src.dir}${src.tag ? `:${src.tag}` : ''}` : `oci-archive:${src.file}${src.tag ? `:${src.tag}` : ''}`;
+}

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkLayer, readLayers, type Spec } from '../helpers/layers.js';
 import { computeClosure, type ClosurePolicy } from '../../src/closure/closure.js';
 import { appEntries } from '../../src/closure/app.js';
-import { parseApkChecksums, parseDpkgMd5sums, readPackageFiles } from '../../src/closure/packages.js';
+import { parseApkChecksums, parseDpkgMd5sums, packagedPaths, readPackageFiles } from '../../src/closure/packages.js';
 import { isIgnored } from '../../src/closure/closure.js';
 import type { AccessRecord } from '../../src/trace/record.js';
 
@@ -219,7 +219,7 @@ describe('--keep app on a dpkg image', () => {
     expect(kept.has('/etc/nginx/nginx.conf')).toBe(true);
     expect(kept.has('/usr/share/nginx/html/50x.html')).toBe(false);
     expect(kept.has('/usr/share/nginx/html/unused.html')).toBe(false);
-    const direct = await appEntries(index, spool, await readPackageFiles(index, spool), (p) => isIgnored(p, []));
+    const direct = await appEntries(index, spool, packagedPaths(index, await readPackageFiles(index, spool)), (p) => isIgnored(p, []));
     expect(direct.changed).toEqual(['/etc/nginx/nginx.conf', '/usr/share/nginx/html/index.html']);
   });
 });
