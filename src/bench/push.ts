@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
-import { Scope } from '../pipeline/scope.js';
+import { Scope } from '../runtime/scope.js';
 import { openImage } from '../pipeline/read-step.js';
 import { buildImage } from '../pack/image-builder.js';
 import { packEveryNth } from './pack-sample.js';

@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
-import type { Scope } from '../pipeline/scope.js';
+import type { Scope } from '../runtime/scope.js';
 
 export interface GlobalFlags {
   json?: boolean;

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { createLogger } from '../log.js';
 import { ExitCode, InternalError, InterruptedError, SlimError } from '../errors.js';
 import { shortenMessage } from '../util/elide.js';
-import { Scope } from '../pipeline/scope.js';
+import { Scope } from '../runtime/scope.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { SLIM_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';

@@ -1,6 +1,6 @@
 import { SlimError, UsageError } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build-types.js';
-import { checkRunSettings } from '../pipeline/run-settings.js';
+import { checkRunSettings } from '../runtime/run-settings.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import { checkOutputPaths, parseOutputRef } from '../sinks/output.js';
 import { readFileSync } from 'node:fs';

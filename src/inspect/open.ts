@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { InternalError, SlimError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Scope } from '../pipeline/scope.js';
+import type { Scope } from '../runtime/scope.js';
 import { counting, progressBar } from '../progress.js';
 import type { FileEntry, ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';

@@ -1,7 +1,7 @@
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
-import type { Scope } from './scope.js';
-import type { RunSettings } from './run-settings.js';
+import type { Scope } from '../runtime/scope.js';
+import type { RunSettings } from '../runtime/run-settings.js';
 import type { Check } from '../verify/checks.js';
 import type { Budget } from './budget.js';
 import type { PresetName } from '../closure/presets.js';

@@ -1,9 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { SlimError, UsageError } from '../errors.js';
-import { volumeTargets, commandOf } from './run-settings.js';
+import { volumeTargets, commandOf } from '../runtime/run-settings.js';
 import { describeCheck, withMountOutputs, withPorts } from '../verify/checks.js';
 import { jobOutputPaths } from './run-mounts.js';
-import { baselineFailure, compareRuns, limitsFrom, runChecked, type Checked, type Verdict } from './verify-run.js';
+import { baselineFailure, compareRuns, limitsFrom, runChecked, type Checked } from './verify-run.js';
+import type { Verdict } from '../verify/checks.js';
 import { failingOnly, findRepairs } from './repair.js';
 import { overBudget } from './budget.js';
 import { dropUnusedTools, setidFiles } from '../harden/tools.js';

@@ -1,5 +1,5 @@
 import type { OpenedImage } from './build-types.js';
-import type { RunSettings } from './run-settings.js';
+import type { RunSettings } from '../runtime/run-settings.js';
 import { resolveUser, type Identity } from '../closure/users.js';
 import { imageText } from '../sources/image-text.js';
 

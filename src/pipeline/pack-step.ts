@@ -6,7 +6,7 @@ import { writeLayer } from '../pack/layer-writer.js';
 import { buildImage } from '../pack/image-builder.js';
 import { imageArchiveStream } from '../sinks/image-archive-writer.js';
 import { SLIM_VERSION } from '../version.js';
-import { holdImage } from './run-images.js';
+import { holdImage } from '../runtime/run-images.js';
 import type { BuildDeps, BuildOptions, OpenedImage, TraceResult } from './build-types.js';
 
 export interface Packed {

@@ -3,7 +3,7 @@ import type { BuiltImage } from '../pack/image-builder.js';
 import { MediaType } from '../image/types.js';
 import { RegistryClient } from '../registry/client.js';
 import { ArtifactType, type ArtifactFile } from '../registry/artifact.js';
-import { attachArtifact, detachArtifacts, pushImage, tagManifest, type Attached } from '../registry/push.js';
+import { attachArtifact, detachArtifacts, pushImage, tagManifest, type Attached, type Pushed } from '../registry/push.js';
 import type { Digest } from '../image/types.js';
 import { SlimError, errorMessage } from '../errors.js';
 import { formatRegistryRef, type RegistryRef } from '../registry/registry-ref.js';
@@ -21,13 +21,6 @@ export interface Evidence {
   /** The SBOM, attached on its own with the artifactType scanners look for. */
   sbom?: ArtifactFile;
   annotations: Record<string, string>;
-}
-
-export interface Pushed {
-  ref: string;
-  digest: string;
-  blobs: { uploaded: number; mounted: number; existed: number };
-  attachments: Attached[];
 }
 
 /**

@@ -9,7 +9,7 @@ import { selectProbe, type ProbeChoice } from '../probe/select-probe.js';
 import { ensureProbeImage } from '../probe/probe-image.js';
 import { withOwnMounts } from './run-mounts.js';
 import { identityOf } from './identity.js';
-import type { RunSettings } from './run-settings.js';
+import type { RunSettings } from '../runtime/run-settings.js';
 import type { RunLimits } from './verify-run.js';
 import type { BuildDeps, OpenedImage } from './build-types.js';
 

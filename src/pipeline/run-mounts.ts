@@ -3,8 +3,8 @@ import { join, posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../runtime/runtime.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Scope } from './scope.js';
-import { labelsFor, type RunSettings } from './run-settings.js';
+import type { Scope } from '../runtime/scope.js';
+import { labelsFor, type RunSettings } from '../runtime/run-settings.js';
 import { ensureProbeImage } from '../probe/probe-image.js';
 import { copyTree } from '../util/copy-tree.js';
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { ExitCode, SlimError } from '../errors.js';
-import { commandOf } from './run-settings.js';
+import { commandOf } from '../runtime/run-settings.js';
 import type { ExerciseResult } from '../verify/exercise.js';
 import { oneLine } from '../verify/exercise.js';
 import { describeCheck, withPorts, type Check } from '../verify/checks.js';

@@ -1,9 +1,9 @@
 import type { Runtime } from '../runtime/runtime.js';
-import type { Scope } from './scope.js';
+import type { Scope } from '../runtime/scope.js';
 import type { ContainerConfig } from '../image/types.js';
-import { labelsFor, plainRunSpec, type RunSettings } from './run-settings.js';
+import { labelsFor, plainRunSpec, type RunSettings } from '../runtime/run-settings.js';
 import { exercise, oneLine, type ExerciseResult } from '../verify/exercise.js';
-import type { Check } from '../verify/checks.js';
+import type { Check, CheckComparison, Verdict } from '../verify/checks.js';
 import { runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
 import { diffOutputTrees } from '../verify/output-tree.js';
 import type { Logger } from '../log.js';
@@ -11,21 +11,6 @@ import { withOwnMounts } from './run-mounts.js';
 
 export interface Checked extends ExerciseResult {
   health: { result: HealthResult; detail: string };
-}
-
-/** One check as it went on both images. */
-export interface CheckComparison {
-  name: string;
-  original: 'pass' | 'fail';
-  /** not-run: an earlier failure left no chance to run it. */
-  slim: 'pass' | 'fail' | 'not-run';
-  detail: string;
-}
-
-export interface Verdict {
-  passed: boolean;
-  summary: string;
-  checks: CheckComparison[];
 }
 
 /** Run `image` plainly (no probe) with the user's settings and copies of its own of their mounts, exercise it, and remove it. */

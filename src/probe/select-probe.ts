@@ -1,7 +1,7 @@
 import type { Runtime } from '../runtime/runtime.js';
-import type { Scope } from '../pipeline/scope.js';
-import { labelsFor } from '../pipeline/run-settings.js';
-import { abortable } from '../pipeline/scope.js';
+import type { Scope } from '../runtime/scope.js';
+import { labelsFor } from '../runtime/run-settings.js';
+import { abortable } from '../runtime/scope.js';
 import { SlimError } from '../errors.js';
 
 export type ProbeBackend = 'strace' | 'fanotify' | 'both';

@@ -65,6 +65,14 @@ export interface Attached {
   via: 'referrers-api' | 'tag-schema';
 }
 
+/** One registry output as pushed: the manifest by digest, its blobs, the evidence attached to it. */
+export interface Pushed {
+  ref: string;
+  digest: string;
+  blobs: { uploaded: number; mounted: number; existed: number };
+  attachments: Attached[];
+}
+
 /**
  * Attach files to a pushed image the ORAS way: an artifact whose subject is the image. A registry
  * that answers with OCI-Subject indexes it itself; for others the referrers tag is updated.

@@ -1,7 +1,7 @@
 import type { ProbeBackend } from '../probe/run-probe.js';
-import type { CheckComparison } from '../pipeline/verify-run.js';
+import type { CheckComparison } from '../verify/checks.js';
 import type { RemovedDir } from './removed.js';
-import type { Pushed } from '../pipeline/publish.js';
+import type { Pushed } from '../registry/push.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
 

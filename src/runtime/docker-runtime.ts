@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { ContainerNetwork } from '../verify/endpoint.js';
+import type { ContainerNetwork } from './runtime.js';
 import type { ContainerState, CreatedContainer, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
 import { parsePublish } from './publish.js';
 import { InternalError, SlimError, errorMessage } from '../errors.js';

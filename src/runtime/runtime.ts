@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { ContainerConfig } from '../image/types.js';
-import type { ContainerNetwork } from '../verify/endpoint.js';
+
+/** What the engine says about a running container's networking. */
+export interface ContainerNetwork {
+  mode: string;
+  /** The container's address on its network, when it has one of its own. */
+  ip?: string;
+  /** Published ports: "8080/tcp" -> host bindings. */
+  ports: Record<string, { hostIp: string; hostPort: string }[]>;
+}
 
 /** What slim needs from a container engine; implemented over the Docker Engine API (Docker or Podman). */
 export interface Runtime {

@@ -6,10 +6,10 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Scope } from '../pipeline/scope.js';
+import type { Scope } from '../runtime/scope.js';
 import { describeSource, type SourceRef } from './source-ref.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
-import { holdImage } from '../pipeline/run-images.js';
+import { holdImage } from '../runtime/run-images.js';
 import { verifyDockerArchive, verifyLayout, type NameImage, type VerifiedImage } from './verified-input.js';
 
 export type FileSource = Exclude<SourceRef, { kind: 'engine' }>;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { InternalError } from '../errors.js';
 import type { Digest } from '../image/types.js';
-import type { Scope } from '../pipeline/scope.js';
+import type { Scope } from '../runtime/scope.js';
 import type { ContentSpool } from './content-spool.js';
 import { readImageArchive, type ReadImage } from './image-archive.js';
 import { verifiedSource, type FileSource } from './load-source.js';

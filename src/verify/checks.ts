@@ -53,3 +53,18 @@ export function withPorts(check: Check, exposed: readonly string[], publish: rea
   }
   return { check: { ...check, httpPort: port }, ports };
 }
+
+/** One check as it went on both images. */
+export interface CheckComparison {
+  name: string;
+  original: 'pass' | 'fail';
+  /** not-run: an earlier failure left no chance to run it. */
+  slim: 'pass' | 'fail' | 'not-run';
+  detail: string;
+}
+
+export interface Verdict {
+  passed: boolean;
+  summary: string;
+  checks: CheckComparison[];
+}

@@ -1,13 +1,5 @@
 import { UsageError } from '../errors.js';
-
-/** What the engine says about a running container's networking. */
-export interface ContainerNetwork {
-  mode: string;
-  /** The container's address on its network, when it has one of its own. */
-  ip?: string;
-  /** Published ports: "8080/tcp" -> host bindings. */
-  ports: Record<string, { hostIp: string; hostPort: string }[]>;
-}
+import type { ContainerNetwork } from '../runtime/runtime.js';
 
 /** Where the engine's published ports and host network are reached from here. */
 export function engineHost(dockerHost = process.env.DOCKER_HOST): { host: string; local: boolean } {

@@ -1,8 +1,9 @@
 import type { RunningContainer } from '../runtime/runtime.js';
-import { abortable } from '../pipeline/scope.js';
+import { abortable } from '../runtime/scope.js';
 import { runSmokeOnce, sleep } from './smoke.js';
 import { runHttpOnce } from './http-check.js';
-import { engineHost, portEnv, reachPort, type ContainerNetwork } from './endpoint.js';
+import { engineHost, portEnv, reachPort } from './endpoint.js';
+import type { ContainerNetwork } from '../runtime/runtime.js';
 import { readOutputTree, type OutputTree } from './output-tree.js';
 import { outputPaths, type Check, type ServiceCheck } from './checks.js';
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InternalError, SlimError } from '../../src/errors.js';
 import { diffFromEngine, inspectFromEngine } from '../../src/inspect/run.js';
 import { silentLogger } from '../../src/log.js';
-import { Scope } from '../../src/pipeline/scope.js';
+import { Scope } from '../../src/runtime/scope.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { ContentSpool } from '../../src/sources/content-spool.js';
 import { readImageArchive } from '../../src/sources/image-archive.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dig, judgeAnswer, parseInlineRequest, parseSpecFile } from '../../src/verify/http-spec.js';
-import { defaultHttpPort, engineHost, portEnv, reachPort, type ContainerNetwork } from '../../src/verify/endpoint.js';
+import { defaultHttpPort, engineHost, portEnv, reachPort } from '../../src/verify/endpoint.js';
+import type { ContainerNetwork } from '../../src/runtime/runtime.js';
 import { withPorts } from '../../src/verify/checks.js';
 import { diffOutputTrees } from '../../src/verify/output-tree.js';
 import { toBuildOptions, type BuildFlags } from '../../src/cli/options.js';

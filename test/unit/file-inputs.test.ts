@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyDockerArchive, verifyLayout } from '../../src/sources/verified-input.js';
-import { runImageRef } from '../../src/pipeline/run-images.js';
+import { runImageRef } from '../../src/runtime/run-images.js';
 import { UnsafeImageError } from '../../src/errors.js';
 import { mkLayer, tarOf } from '../helpers/layers.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'no
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Scope } from '../../src/pipeline/scope.js';
+import { Scope } from '../../src/runtime/scope.js';
 import { elide, shortenMessage } from '../../src/util/elide.js';
 import { checkOutputPaths, parseOutputRef, writeOutput } from '../../src/sinks/output.js';
 import { mkBuiltImage } from '../helpers/built-image.js';

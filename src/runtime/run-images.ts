@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from './runtime.js';
 import type { Scope } from './scope.js';
 
 /** A repository path component as the engine accepts it (distribution's reference grammar). */

@@ -1,7 +1,7 @@
 import type { ContainerConfig } from '../image/types.js';
-import type { RunSpec } from '../runtime/runtime.js';
-import { RUN_LABEL } from '../runtime/runtime.js';
-import { parsePublish } from '../runtime/publish.js';
+import type { RunSpec } from './runtime.js';
+import { RUN_LABEL } from './runtime.js';
+import { parsePublish } from './publish.js';
 import { ExitCode, SlimError, UsageError } from '../errors.js';
 
 /** How the container runs, as `docker run` flags would say; the same for probe and verification. */
