@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseCall, parseStraceLog, StraceParser, unescape } from '../../src/trace/strace-parse.js';
+import { parseCall, unescape } from '../../src/trace/strace-call.js';
+import { parseStraceLog, StraceParser } from '../../src/trace/strace-parse.js';
 import type { AccessRecord } from '../../src/trace/record.js';
 
 /**
