@@ -14,6 +14,7 @@ import { seccompProfile } from '../harden/seccomp.js';
 import { suggestTmpfs } from '../harden/read-only.js';
 import type { ToolVerdict } from '../harden/tools.js';
 import { SlimError } from '../errors.js';
+import type { Verdict } from '../verify/checks.js';
 
 /** What --harden took out of the image before it was packed. */
 export interface HardenContent {
@@ -116,4 +117,10 @@ function countBelow({ img }: OpenedImage, dir: string): number {
     }
   }
   return n;
+}
+
+/** A slim image that passes only without its seccomp profile has not passed --harden. */
+export function withSeccompVerdict(verdict: Verdict, harden: HardenReport | null): Verdict {
+  const seccomp = harden?.steps.find((s) => s.step === 'seccomp');
+  return verdict.passed && seccomp?.result === 'fail' ? { ...verdict, passed: false, summary: `with the seccomp profile: ${seccomp.detail}` } : verdict;
 }
