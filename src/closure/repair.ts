@@ -1,7 +1,7 @@
 import type { ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { AccessRecord } from '../trace/record.js';
-import { isIgnored } from './closure.js';
+import { isIgnored } from './policy.js';
 import { listedEntries } from './listings.js';
 
 /**
