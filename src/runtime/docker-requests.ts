@@ -1,0 +1,34 @@
+import type Docker from 'dockerode';
+import { SlimError } from '../errors.js';
+import { engineTimeouts, type EngineCallOptions, type EngineCalls } from './engine-call.js';
+
+export const { requestMs: REQUEST_MS, pingMs: PING_MS } = engineTimeouts();
+/** Removals run in cleanup, after an abort: bounded, never aborted, and given longer (big volumes). */
+export const CLEANUP: EngineCallOptions = { timeoutMs: 2 * REQUEST_MS, abortable: false };
+export const REQUEST: EngineCallOptions = { timeoutMs: REQUEST_MS };
+
+/** The dockerode client and the bounded, abortable calls made through it. */
+export interface DockerEngine {
+  readonly docker: Docker;
+  readonly calls: EngineCalls;
+}
+
+/** A request dockerode gives no abort signal to, made through its modem. */
+export function dial<T>(docker: Docker, path: string, method: 'GET' | 'POST', statusCodes: Record<number, true | string>, abortSignal: AbortSignal, isStream = false): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    docker.modem.dial({ path, method, statusCodes, isStream, abortSignal, options: {} } as Parameters<Docker['modem']['dial']>[0], (err, data) => (err ? reject(err) : resolve(data as T)));
+  });
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+export function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return (e.json?.message ?? e.message ?? String(err)).replace(/^\(HTTP code \d+\)[^-]*- /, '').trim();
+}
+
+export function wrap(what: string, err: unknown): SlimError {
+  return new SlimError(`${what}: ${engineMessage(err)}`, { code: 'ENGINE', cause: err });
+}
