@@ -3,7 +3,7 @@ import type { FileEntry, ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ContentReader } from '../sources/content-spool.js';
 import { globMatcher } from './globs.js';
-import { readInstalledFiles } from './packages.js';
+import type { InstalledFile } from '../packages/database.js';
 
 /** Never the app's: package-manager state and documentation, directories included. */
 export const APP_NEVER = [
@@ -47,10 +47,15 @@ export interface AppEntries {
  * and byte code (`__pycache__/*.pyc`) whose `.py` is not itself kept here: Python loads such a
  * file only beside its source (PEP 3147), and one whose source a package owns is that package's
  * cache, written at install by a maintainer script (py3compile), not part of the app.
- * `packaged` is every path the package databases list (packagedPaths).
+ * `packaged` is every path the package databases list (packagedPaths), `installed` their record of each file.
  */
-export async function appEntries(index: FileIndex, content: ContentReader, packaged: ReadonlySet<ImagePath>, ignored: (p: ImagePath) => boolean): Promise<AppEntries> {
-  const installed = packaged.size ? await readInstalledFiles(index, content) : new Map();
+export async function appEntries(
+  index: FileIndex,
+  content: ContentReader,
+  packaged: ReadonlySet<ImagePath>,
+  installed: ReadonlyMap<ImagePath, InstalledFile>,
+  ignored: (p: ImagePath) => boolean,
+): Promise<AppEntries> {
   const never = globMatcher(APP_NEVER);
   const noFiles = globMatcher(APP_NO_FILES);
   const changed: ImagePath[] = [];

@@ -1,5 +1,6 @@
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ContentReader } from '../sources/content-spool.js';
+import type { PackageDatabase } from '../packages/database.js';
 import type { AccessRecord } from '../trace/record.js';
 import type { ClosurePolicy, ClosureResult } from './policy.js';
 import { startClosure, type ClosurePass } from './context.js';
@@ -36,9 +37,11 @@ const PASSES: readonly ClosurePass[] = [
  * From what the trace saw to what the image must hold: every accessed path plus what a trace
  * cannot see (symlinks on the way, parent directories, ELF interpreters and libraries, script
  * interpreters, the user database), to a fixpoint. Pure over the index and a content reader.
+ * `packages` is the image's package database when the caller has read it; else it is read here
+ * if a rule needs it (--keep-packages, --keep app, a listed directory).
  */
-export async function computeClosure(index: FileIndex, records: Iterable<AccessRecord>, policy: ClosurePolicy, content: ContentReader): Promise<ClosureResult> {
-  const run = startClosure(index, records, policy, content);
+export async function computeClosure(index: FileIndex, records: Iterable<AccessRecord>, policy: ClosurePolicy, content: ContentReader, packages?: PackageDatabase): Promise<ClosureResult> {
+  const run = startClosure(index, records, policy, content, packages);
   const hooks = PASSES.map((pass) => pass(run.ctx));
   const fixpoint = async () => {
     for (let kept = run.next(); kept; kept = run.next()) for (const h of hooks) await h.visit?.(kept);

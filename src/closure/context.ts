@@ -6,7 +6,8 @@ import { joinInside } from '../rootfs/safe-path.js';
 import { Selection, type Reason } from './selection.js';
 import { globMatcher } from './globs.js';
 import { isIgnored, type ClosurePolicy, type ClosureResult } from './policy.js';
-import { packagedPaths, readPackageFiles, type PackageFiles } from './packages.js';
+import { readPackageDatabase, type PackageDatabase } from '../packages/database.js';
+import { packagedPaths } from '../packages/owners.js';
 
 /** A path as it joins the selection, handed to every pass's visit. */
 export interface KeptPath {
@@ -48,8 +49,8 @@ export interface ClosureContext {
   /** Adds a path as reached through the index: the symlinks on the way, and what it lands on. */
   keepResolved(path: ImagePath, reason: Reason): FileEntry | undefined;
   warn(message: string): void;
-  /** What the image's package databases say each package installed; read on first use. */
-  packageFiles(): Promise<PackageFiles>;
+  /** The image's package databases, as given to the closure or else read on first use. */
+  packages(): Promise<PackageDatabase>;
   /** Every path the package databases list, as real paths. */
   packaged(): Promise<ReadonlySet<ImagePath>>;
   /** What the result reports besides the selection and the warnings. */
@@ -65,7 +66,7 @@ export interface ClosureRun {
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export function startClosure(index: FileIndex, records: Iterable<AccessRecord>, policy: ClosurePolicy, content: ContentReader): ClosureRun {
+export function startClosure(index: FileIndex, records: Iterable<AccessRecord>, policy: ClosurePolicy, content: ContentReader, packages?: PackageDatabase): ClosureRun {
   const selection = new Selection();
   const warnings: string[] = [];
   const queue: ImagePath[] = [];
@@ -73,7 +74,7 @@ export function startClosure(index: FileIndex, records: Iterable<AccessRecord>, 
   const env = envMap(policy.config.Env ?? []);
   const excluded = policy.exclude?.length ? globMatcher(policy.exclude) : undefined;
   let excludedCount = 0;
-  let files: Promise<PackageFiles> | undefined;
+  let db: Promise<PackageDatabase> | undefined = packages && Promise.resolve(packages);
   let packaged: Promise<Set<ImagePath>> | undefined;
 
   const keep = (path: ImagePath, reason: Reason) => {
@@ -103,8 +104,8 @@ export function startClosure(index: FileIndex, records: Iterable<AccessRecord>, 
       return r.entry;
     },
     warn: (message) => void warnings.push(message),
-    packageFiles: () => (files ??= readPackageFiles(index, content)),
-    packaged: () => (packaged ??= ctx.packageFiles().then((f) => packagedPaths(index, f))),
+    packages: () => (db ??= readPackageDatabase(index, content)),
+    packaged: () => (packaged ??= ctx.packages().then((d) => packagedPaths(index, d.files))),
     found: { presets: {}, packages: new Set() },
   };
   return {

@@ -2,7 +2,7 @@ import type { Compression } from '../sources/peek.js';
 import type { ImageConfig } from '../image/types.js';
 import { displayPath } from '../rootfs/entry.js';
 import type { TarEntry } from '../rootfs/flatten.js';
-import { parseApkVersions, parseDpkgStatus } from '../sbom/package-db.js';
+import { installedCount, type PackageDatabase } from '../packages/database.js';
 import { largestDirs, setidIn, toolsIn, type DirSize, type SetidFile, type Tools } from './contents.js';
 import { historyOfLayers, instructionOf, replayLayers, type Replay } from './layers.js';
 
@@ -70,8 +70,8 @@ export interface InspectInput {
   image: { ref: string; id: string };
   config: ImageConfig;
   layers: readonly LayerInput[];
-  /** The package databases' text, read from the final filesystem by the caller. */
-  packageDbs: { dpkgStatus?: string; apkInstalled?: string };
+  /** The final filesystem's package databases, read by the caller. */
+  packages: Pick<PackageDatabase, 'managers' | 'packages'>;
   /** How many wasted file versions to list (default 20). */
   top?: number;
 }
@@ -120,10 +120,7 @@ export function analyseImage(input: InspectInput, replayed?: Replay): InspectRep
     },
     efficiency: replay.layerFileBytes === 0 ? 1 : 1 - wastedBytes / replay.layerFileBytes,
     largestDirs: largestDirs(replay.index),
-    packages: {
-      dpkg: input.packageDbs.dpkgStatus === undefined ? null : parseDpkgStatus(input.packageDbs.dpkgStatus).length,
-      apk: input.packageDbs.apkInstalled === undefined ? null : parseApkVersions(input.packageDbs.apkInstalled).length,
-    },
+    packages: { dpkg: installedCount(input.packages, 'dpkg'), apk: installedCount(input.packages, 'apk') },
     tools: toolsIn(replay.index),
     setid: setidIn(replay.index),
   };

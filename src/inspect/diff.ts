@@ -1,6 +1,7 @@
 import { displayPath, type FileEntry, type ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
-import { ownersByRealPath, type PackageFiles } from '../closure/packages.js';
+import { ownersByRealPath } from '../packages/owners.js';
+import type { PackageFiles } from '../packages/database.js';
 
 /** Regular files and their bytes (a hard-linked file's bytes once), and all entries of any kind. */
 export interface Tally {

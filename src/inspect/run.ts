@@ -1,22 +1,20 @@
-import { APK_INSTALLED, DPKG_STATUS, readPackageFiles } from '../closure/packages.js';
+import { readPackageDatabase } from '../packages/database.js';
 import { analyseImage, type InspectReport } from './analyse.js';
 import { diffImages, type DiffInput, type DiffReport } from './diff.js';
 import { replayLayers } from './layers.js';
 import { findImage, readFromEngine, sameSizeButDifferent, type EngineDeps } from './open.js';
-import { imageText } from '../sources/image-text.js';
 
 /** `slim inspect`: read the image with its layers kept apart, replay them, and analyse. */
 export async function inspectFromEngine(image: string, deps: EngineDeps, opts: { top?: number } = {}): Promise<InspectReport> {
   const { id, img, spool } = await readFromEngine(await findImage(image, deps), deps, { keepLayers: true });
   const layers = img.layers ?? [];
   const replay = replayLayers(layers.map((l) => l.entries));
-  const [dpkgStatus, apkInstalled] = await Promise.all([imageText(replay.index, spool, DPKG_STATUS), imageText(replay.index, spool, APK_INSTALLED)]);
   return analyseImage(
     {
       image: { ref: image, id },
       config: img.config,
       layers,
-      packageDbs: { ...(dpkgStatus !== undefined ? { dpkgStatus } : {}), ...(apkInstalled !== undefined ? { apkInstalled } : {}) },
+      packages: await readPackageDatabase(replay.index, spool),
       ...(opts.top !== undefined ? { top: opts.top } : {}),
     },
     replay,
@@ -32,7 +30,7 @@ export async function diffFromEngine(imageA: string, imageB: string, deps: Engin
   const b = await readFromEngine(foundB, deps);
   const differing = await sameSizeButDifferent(a.img.index, a.spool, b.img.index, b.spool);
   return diffImages({
-    a: { ref: imageA, id: a.id, index: a.img.index, packages: await readPackageFiles(a.img.index, a.spool) },
+    a: { ref: imageA, id: a.id, index: a.img.index, packages: (await readPackageDatabase(a.img.index, a.spool)).files },
     b: { ref: imageB, id: b.id, index: b.img.index },
     contentDiffers: (x, y) => x.size !== y.size || differing.has(x.path),
     ...opts,

@@ -6,17 +6,18 @@ import type { BuildReport } from '../report/report.js';
 import { SLIM_VERSION } from '../version.js';
 import type { Evidence } from './publish.js';
 import { FileType, type ArtifactFile } from '../registry/artifact.js';
-import { readInstalledPackages } from '../sbom/package-db.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
-import { readPackageFiles } from '../closure/packages.js';
+import { readPackageDatabase, type PackageDatabase } from '../packages/database.js';
 import type { BuiltImage } from '../pack/image-builder.js';
 import type { OpenedImage } from './build-types.js';
 
-/** The SBOM of what remains: packages of the original with files kept, and how much of each. */
-export async function sbomOf(opened: OpenedImage, closure: ClosureResult, built: BuiltImage, name: string): Promise<{ bom: Record<string, unknown>; packages: number }> {
+/**
+ * The SBOM of what remains: packages of the original with files kept, and how much of each.
+ * `packages` is the original's package database when the caller has read it; else it is read here.
+ */
+export async function sbomOf(opened: OpenedImage, closure: ClosureResult, built: BuiltImage, name: string, packages?: PackageDatabase): Promise<{ bom: Record<string, unknown>; packages: number }> {
   const { index } = opened.img;
-  const { packages: installed, os } = await readInstalledPackages(index, opened.spool);
-  const files = await readPackageFiles(index, opened.spool);
+  const { packages: installed, files, os } = packages ?? (await readPackageDatabase(index, opened.spool));
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const bom = cycloneDx({
     index, kept: (p) => closure.selection.has(p), installed, files, ...(os ? { os } : {}),

@@ -1,7 +1,7 @@
 import type { ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
-import { ownersByRealPath, type PackageFiles } from '../closure/packages.js';
-import type { InstalledPackage, OsRelease } from './package-db.js';
+import { ownersByRealPath } from '../packages/owners.js';
+import type { InstalledPackage, OsRelease, PackageFiles } from '../packages/database.js';
 
 export interface SbomInput {
   index: FileIndex;

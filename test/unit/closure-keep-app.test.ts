@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkLayer, readLayers, type Spec } from '../helpers/layers.js';
 import { computeClosure, type ClosurePolicy } from '../../src/closure/closure.js';
 import { appEntries } from '../../src/closure/app.js';
-import { parseApkChecksums, parseDpkgMd5sums, packagedPaths, readPackageFiles } from '../../src/closure/packages.js';
+import { readPackageDatabase } from '../../src/packages/database.js';
+import { packagedPaths } from '../../src/packages/owners.js';
 import { isIgnored } from '../../src/closure/closure.js';
 import type { AccessRecord } from '../../src/trace/record.js';
 
@@ -219,7 +220,8 @@ describe('--keep app on a dpkg image', () => {
     expect(kept.has('/etc/nginx/nginx.conf')).toBe(true);
     expect(kept.has('/usr/share/nginx/html/50x.html')).toBe(false);
     expect(kept.has('/usr/share/nginx/html/unused.html')).toBe(false);
-    const direct = await appEntries(index, spool, packagedPaths(index, await readPackageFiles(index, spool)), (p) => isIgnored(p, []));
+    const db = await readPackageDatabase(index, spool);
+    const direct = await appEntries(index, spool, packagedPaths(index, db.files), db.installed, (p) => isIgnored(p, []));
     expect(direct.changed).toEqual(['/etc/nginx/nginx.conf', '/usr/share/nginx/html/index.html']);
   });
 });
@@ -280,13 +282,5 @@ describe('--keep app without a package database', () => {
     expect(kept.has('/bin/busybox')).toBe(true);
     expect(kept.has('/tmp/x')).toBe(false);
     expect(warnings).toContain("--keep app: the image has no dpkg or apk database, so every file counts as the app's");
-  });
-});
-
-describe('package database checksums', () => {
-  it('parses dpkg md5sums and apk Z: lines by path', () => {
-    expect(parseDpkgMd5sums(`${md5('a')}  usr/bin/a\nbad line\n${md5('b')} *etc/b\n`)).toEqual(new Map([['/usr/bin/a', md5('a')], ['/etc/b', md5('b')]]));
-    const z = 'Q1' + sha1b64('x');
-    expect(parseApkChecksums(`P:p\nF:usr/bin\nR:x\nZ:${z}\nR:y\n\nP:q\nR:top\nZ:${z}\n`)).toEqual(new Map([['/usr/bin/x', createHash('sha1').update('x').digest('hex')], ['/top', createHash('sha1').update('x').digest('hex')]]));
   });
 });

@@ -211,14 +211,4 @@ describe('what the user asks to keep or leave out', () => {
     expect(plain.selection.has('/usr/lib/python3.11/unused.py')).toBe(false);
     expect(plain.packages).toEqual([]);
   });
-
-  it('apk and dpkg databases parse into package file lists', async () => {
-    const { parseApkInstalled, dpkgPackageName, parseDpkgList } = await import('../../src/closure/packages.js');
-    const apk = parseApkInstalled('C:Q1x\nP:musl\nV:1.2.4\nF:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\nP:busybox\nF:bin\nR:busybox\nF:etc\nR:securetty\n');
-    expect(Object.fromEntries(apk)).toEqual({ musl: ['/lib', '/lib/ld-musl-x86_64.so.1', '/lib/libc.musl-x86_64.so.1'], busybox: ['/bin', '/bin/busybox', '/etc', '/etc/securetty'] });
-    expect(dpkgPackageName('libc6:amd64.list')).toBe('libc6');
-    expect(dpkgPackageName('dash.list')).toBe('dash');
-    expect(dpkgPackageName('dash.md5sums')).toBeUndefined();
-    expect(parseDpkgList('/.\n/bin\n/bin/dash\n\n')).toEqual(['/bin', '/bin/dash']);
-  });
 });

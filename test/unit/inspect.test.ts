@@ -3,7 +3,7 @@ import type { ImageConfig } from '../../src/image/types.js';
 import { flatten, type TarEntry } from '../../src/rootfs/flatten.js';
 import { dir, file, hardlink, symlink, whiteout } from '../helpers/tar-entries.js';
 import { analyseImage } from '../../src/inspect/analyse.js';
-import { parseApkVersions, parseDpkgStatus } from '../../src/sbom/package-db.js';
+import { parseDpkgStatus } from '../../src/packages/dpkg.js';
 import { historyOfLayers, instructionOf, replayLayers } from '../../src/inspect/layers.js';
 import { renderInspect } from '../../src/inspect/render.js';
 
@@ -98,13 +98,6 @@ describe('inspect: layer replay and wasted bytes', () => {
     expect(historyOfLayers([{ created_by: 'x' }], 2)).toEqual([{ created_by: 'x' }, undefined]);
     expect(instructionOf({ comment: 'Imported from -' })).toBe('(Imported from -)');
   });
-
-  it('counts installed dpkg and apk packages', () => {
-    expect(parseDpkgStatus(DPKG_STATUS).length).toBe(2);
-    expect(parseDpkgStatus('').length).toBe(0);
-    const apk = 'C:Q1abc=\nP:musl\nV:1.2.4\nR:libc.so\n\nC:Q1def=\nP:busybox\nV:1.36\nF:bin\nR:busybox\n\n';
-    expect(parseApkVersions(apk).length).toBe(2);
-  });
 });
 
 describe('inspect: the report', () => {
@@ -114,7 +107,7 @@ describe('inspect: the report', () => {
     image: { ref: 'test:1', id: 'sha256:' + 'f'.repeat(64) },
     config,
     layers: layers.map((entries, i) => ({ entries, archiveBytes: 10_240 * (i + 1), compression: i === 1 ? ('gzip' as const) : ('none' as const) })),
-    packageDbs: { dpkgStatus: DPKG_STATUS },
+    packages: { managers: ['dpkg'], packages: parseDpkgStatus(DPKG_STATUS) },
   });
 
   it('has the exact wasted bytes, efficiency and totals', () => {

@@ -13,6 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['rootfs'],
   ['trace', 'runtime'],
   ['sources', 'verify', 'lint'],
+  ['packages'],
   ['closure'],
   ['harden', 'sbom', 'pack'],
   ['registry'],

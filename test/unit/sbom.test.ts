@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseApkVersions, parseDpkgStatus, parseOsRelease } from '../../src/sbom/package-db.js';
+import { parseDpkgStatus } from '../../src/packages/dpkg.js';
 import { cycloneDx, packagesKept, purlOf } from '../../src/sbom/cyclonedx.js';
 import { mkLayer, readLayers } from '../helpers/layers.js';
 import { cycloneDxErrors } from '../helpers/cyclonedx.js';
@@ -19,21 +19,7 @@ Architecture: all
 Version: 2024a-0+deb12u1
 `;
 
-describe('package databases', () => {
-  it('dpkg status: installed packages only, with version and arch', () => {
-    expect(parseDpkgStatus(STATUS)).toEqual([
-      { manager: 'dpkg', name: 'libc6', version: '2.36-9+deb12u4', arch: 'amd64' },
-      { manager: 'dpkg', name: 'tzdata', version: '2024a-0+deb12u1', arch: 'all' },
-    ]);
-  });
-  it('apk installed db and os-release', () => {
-    expect(parseApkVersions('C:Q1x\nP:musl\nV:1.2.4-r2\nA:x86_64\nF:lib\nR:libc.musl-x86_64.so.1\n\nP:busybox\nV:1.36.1-r5\n')).toEqual([
-      { manager: 'apk', name: 'musl', version: '1.2.4-r2', arch: 'x86_64' },
-      { manager: 'apk', name: 'busybox', version: '1.36.1-r5' },
-    ]);
-    expect(parseOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n')).toEqual({ id: 'debian', versionId: '12' });
-    expect(parseOsRelease('NAME=x\n')).toBeUndefined();
-  });
+describe('package URLs', () => {
   it('package URLs escape what the purl spec says to', () => {
     expect(purlOf({ manager: 'dpkg', name: 'zlib1g', version: '1:1.2.13.dfsg-1', arch: 'amd64' }, { id: 'debian', versionId: '12' })).toBe('pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12');
     expect(purlOf({ manager: 'apk', name: 'musl', version: '1.2.4-r2', arch: 'x86_64' }, { id: 'alpine', versionId: '3.19.1' })).toBe('pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.19.1');

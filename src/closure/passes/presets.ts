@@ -10,7 +10,7 @@ export const presets: ClosurePass = (ctx) => ({
       if (name === 'app') {
         const packaged = await ctx.packaged();
         // Each entry gets the whole closure below: an unowned binary brings its libraries.
-        const app = await appEntries(ctx.index, ctx.content, packaged, ctx.ignored);
+        const app = await appEntries(ctx.index, ctx.content, packaged, (await ctx.packages()).installed, ctx.ignored);
         for (const p of app.paths) ctx.keepResolved(p, { why: 'keep', from: 'app' });
         counts.app = app.paths.length;
         if (packaged.size === 0) ctx.warn("--keep app: the image has no dpkg or apk database, so every file counts as the app's");

@@ -1,6 +1,7 @@
 import type { ImagePath } from '../../rootfs/entry.js';
 import type { ClosurePass } from '../context.js';
-import { ownersByRealPath, type PackageFiles } from '../packages.js';
+import { ownersByRealPath } from '../../packages/owners.js';
+import type { PackageFiles } from '../../packages/database.js';
 
 /** `--keep-packages`: a package that owns a kept file is kept whole, its directories as parents only. */
 export const wholePackages: ClosurePass = (ctx) => {
@@ -10,7 +11,7 @@ export const wholePackages: ClosurePass = (ctx) => {
   return {
     async seed() {
       if (!ctx.policy.keepPackages) return;
-      files = await ctx.packageFiles();
+      files = (await ctx.packages()).files;
       owners = ownersByRealPath(ctx.index, files);
       if (files.size === 0) ctx.warn('--keep-packages: the image has no dpkg or apk database');
     },
