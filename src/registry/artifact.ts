@@ -1,7 +1,7 @@
 import { sha256 } from '../image/digest.js';
 import type { Descriptor, Digest } from '../image/types.js';
 import { MediaType } from '../image/types.js';
-import type { ManifestRef } from './client.js';
+import type { ManifestRef } from './manifests.js';
 
 /** What slim attaches to the images it pushes, and how scanners find the SBOM among them. */
 export const ArtifactType = {

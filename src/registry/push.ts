@@ -4,7 +4,9 @@ import type { BuiltImage } from '../pack/image-builder.js';
 import { MediaType, type Digest } from '../image/types.js';
 import { sha256 } from '../image/digest.js';
 import { progressBar } from '../progress.js';
-import { type BlobSource, type ManifestRef, type RegistryClient } from './client.js';
+import type { BlobSource } from './blob-upload.js';
+import type { RegistryClient } from './client.js';
+import type { ManifestRef } from './manifests.js';
 import { artifactManifest, EMPTY_CONFIG, referrersOf, referrersTag, withoutReferrers, type ArtifactFile } from './artifact.js';
 import { addReferrer } from './referrers-tag.js';
 
