@@ -8,7 +8,10 @@
  *      and on a synthetic image of --large-gb GB made here;
  *   4. pushing a slim-made image to a local docker-registry vs `skopeo copy` of the same image;
  *   5. a light probe with the full test as --verify-* checks (and repair) vs a build probed with
- *      the full test, per service fixture: wall time and repair rounds.
+ *      the full test, per service fixture: wall time and repair rounds;
+ *   6. the wall time of `slim build` per fixture vs one plain run of the original through the same
+ *      check, with the phases.
+ * `--sections 3,6` runs only those (section 2 needs 1).
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -35,6 +38,7 @@ import type { AccessRecord } from '../trace/record.js';
 import { pushVsSkopeo } from './push.js';
 import { packEveryNth } from './pack-sample.js';
 import { lightVsFull, type LightCase } from './light-probe.js';
+import { buildWall, type WallCase } from './build-wall.js';
 
 const log = createLogger({ level: 'warn' });
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -44,6 +48,11 @@ const arg = (name: string, dflt: number) => {
 };
 const RUNS = arg('runs', 5);
 const LARGE_GB = arg('large-gb', 1);
+const SECTIONS = (() => {
+  const i = process.argv.indexOf('--sections');
+  return i > 0 ? new Set((process.argv[i + 1] ?? '').split(',')) : undefined;
+})();
+const wanted = (n: string) => !SECTIONS || SECTIONS.has(n);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -91,86 +100,112 @@ async function main(): Promise<void> {
     const backends: (ProbeBackend | 'none')[] = ['none', 'fanotify', 'strace', 'both'];
 
     say(`# slim bench (${RUNS} runs each, median; ratios against the untraced run measured alongside)\n`);
-    say('## 1. probe overhead: job importing ~200 stdlib modules (container start to exit)');
-    const jobTimes = new Map<string, number[]>();
-    const lastRecords = new Map<string, AccessRecord[]>();
-    for (let i = 0; i < RUNS; i++) {
-      for (const b of backends) {
-        const r = await timedRun(runtime, imports, b, { kind: 'job', compareOutputs: [] }, baseSettings(), async () => undefined);
-        (jobTimes.get(b) ?? jobTimes.set(b, []).get(b)!).push(r.seconds);
-        if (b !== 'none') lastRecords.set(b, r.records);
+    if (wanted('1')) {
+      say('## 1. probe overhead: job importing ~200 stdlib modules (container start to exit)');
+      const jobTimes = new Map<string, number[]>();
+      const lastRecords = new Map<string, AccessRecord[]>();
+      for (let i = 0; i < RUNS; i++) {
+        for (const b of backends) {
+          const r = await timedRun(runtime, imports, b, { kind: 'job', compareOutputs: [] }, baseSettings(), async () => undefined);
+          (jobTimes.get(b) ?? jobTimes.set(b, []).get(b)!).push(r.seconds);
+          if (b !== 'none') lastRecords.set(b, r.records);
+        }
       }
-    }
-    const base = median(jobTimes.get('none')!);
-    for (const b of backends) say(`  ${b.padEnd(9)} ${median(jobTimes.get(b)!).toFixed(3)} s   ratio ${(median(jobTimes.get(b)!) / base).toFixed(2)}x`);
+      const base = median(jobTimes.get('none')!);
+      for (const b of backends) say(`  ${b.padEnd(9)} ${median(jobTimes.get(b)!).toFixed(3)} s   ratio ${(median(jobTimes.get(b)!) / base).toFixed(2)}x`);
 
-    say('\n## 1b. probe overhead: 300 HTTP requests against python-http (the request loop only)');
-    const loopTimes = new Map<string, number[]>();
-    for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
-      for (const b of backends) {
-        const port = 18900 + Math.floor(Math.random() * 90);
-        const out = join(work, `loop-${b}-${i}`);
-        const smoke = `curl -fsS http://127.0.0.1:${port}/health >/dev/null && s=$(date +%s%N) && for i in $(seq 300); do curl -fsS http://127.0.0.1:${port}/ >/dev/null || exit 1; done && echo $(( ($(date +%s%N) - s) / 1000 )) > ${out}`;
-        const r = await timedRun(runtime, http, b, { kind: 'service', checks: [{ kind: 'smoke', name: 'request loop', command: smoke }], timeoutSeconds: 60 }, baseSettings([`PORT=${port}`]), async () => Number(await readFile(out, 'utf8')) / 1e6);
-        (loopTimes.get(b) ?? loopTimes.set(b, []).get(b)!).push(r.seconds);
+      say('\n## 1b. probe overhead: 300 HTTP requests against python-http (the request loop only)');
+      const loopTimes = new Map<string, number[]>();
+      for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
+        for (const b of backends) {
+          const port = 18900 + Math.floor(Math.random() * 90);
+          const out = join(work, `loop-${b}-${i}`);
+          const smoke = `curl -fsS http://127.0.0.1:${port}/health >/dev/null && s=$(date +%s%N) && for i in $(seq 300); do curl -fsS http://127.0.0.1:${port}/ >/dev/null || exit 1; done && echo $(( ($(date +%s%N) - s) / 1000 )) > ${out}`;
+          const r = await timedRun(runtime, http, b, { kind: 'service', checks: [{ kind: 'smoke', name: 'request loop', command: smoke }], timeoutSeconds: 60 }, baseSettings([`PORT=${port}`]), async () => Number(await readFile(out, 'utf8')) / 1e6);
+          (loopTimes.get(b) ?? loopTimes.set(b, []).get(b)!).push(r.seconds);
+        }
       }
-    }
-    const loopBase = median(loopTimes.get('none')!);
-    for (const b of backends) say(`  ${b.padEnd(9)} ${median(loopTimes.get(b)!).toFixed(3)} s   ratio ${(median(loopTimes.get(b)!) / loopBase).toFixed(2)}x`);
+      const loopBase = median(loopTimes.get('none')!);
+      for (const b of backends) say(`  ${b.padEnd(9)} ${median(loopTimes.get(b)!).toFixed(3)} s   ratio ${(median(loopTimes.get(b)!) / loopBase).toFixed(2)}x`);
 
-    say('\n## 2. what each backend sees (python-imports, trace of the "both" run)');
-    const both = lastRecords.get('both')!;
-    const scope = new Scope();
-    try {
-      const { opened } = await openWithIdentity(runtime, imports, scope);
-      const index = opened.img.index;
-      const distinct = (via: string) => new Set(both.filter((r) => r.via === via && r.ok).map((r) => r.path)).size;
-      say(`  distinct paths reported: fanotify ${distinct('fanotify')}, strace ${distinct('strace')} (strace includes stat/access/failed lookups)`);
-      const realOf = (r: AccessRecord) => [r.path, r.resolved].filter((p): p is string => !!p).map((p) => index.resolve(p).real);
-      const seen = (via: string) => new Set(both.filter((r) => r.via === via).flatMap(realOf));
-      const [fan, str] = [seen('fanotify'), seen('strace')];
-      const closure = await computeClosure(index, both, { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
-      const files = closure.selection.paths().filter((p) => index.get(p)?.kind === 'file');
-      const onlyF = files.filter((p) => fan.has(p) && !str.has(p));
-      const onlyS = files.filter((p) => str.has(p) && !fan.has(p));
-      const neither = files.filter((p) => !fan.has(p) && !str.has(p));
-      say(`  files in the slim image: ${files.length}; seen only by fanotify: ${onlyF.length}${onlyF.length ? ` (e.g. ${onlyF.slice(0, 3).join(', ')})` : ''}; only by strace: ${onlyS.length}${onlyS.length ? ` (e.g. ${onlyS.slice(0, 3).join(', ')})` : ''}; added by the closure alone: ${neither.length}`);
-      const fanOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'fanotify'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
-      const strOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'strace'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
-      const kept = (s: Selection) => new Set(s.paths().filter((p) => index.get(p)?.kind === 'file'));
-      const [kf, ks] = [kept(fanOnlyClosure.selection), kept(strOnlyClosure.selection)];
-      const missing = (k: Set<string>) => {
-        const m = files.filter((p) => !k.has(p));
-        return `missing ${m.length}${m.length ? `: ${m.slice(0, 3).join(', ')}` : ''}`;
+      say('\n## 2. what each backend sees (python-imports, trace of the "both" run)');
+      const both = lastRecords.get('both')!;
+      const scope = new Scope();
+      try {
+        const { opened } = await openWithIdentity(runtime, imports, scope);
+        const index = opened.img.index;
+        const distinct = (via: string) => new Set(both.filter((r) => r.via === via && r.ok).map((r) => r.path)).size;
+        say(`  distinct paths reported: fanotify ${distinct('fanotify')}, strace ${distinct('strace')} (strace includes stat/access/failed lookups)`);
+        const realOf = (r: AccessRecord) => [r.path, r.resolved].filter((p): p is string => !!p).map((p) => index.resolve(p).real);
+        const seen = (via: string) => new Set(both.filter((r) => r.via === via).flatMap(realOf));
+        const [fan, str] = [seen('fanotify'), seen('strace')];
+        const closure = await computeClosure(index, both, { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
+        const files = closure.selection.paths().filter((p) => index.get(p)?.kind === 'file');
+        const onlyF = files.filter((p) => fan.has(p) && !str.has(p));
+        const onlyS = files.filter((p) => str.has(p) && !fan.has(p));
+        const neither = files.filter((p) => !fan.has(p) && !str.has(p));
+        say(`  files in the slim image: ${files.length}; seen only by fanotify: ${onlyF.length}${onlyF.length ? ` (e.g. ${onlyF.slice(0, 3).join(', ')})` : ''}; only by strace: ${onlyS.length}${onlyS.length ? ` (e.g. ${onlyS.slice(0, 3).join(', ')})` : ''}; added by the closure alone: ${neither.length}`);
+        const fanOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'fanotify'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
+        const strOnlyClosure = await computeClosure(index, both.filter((r) => r.via === 'strace'), { ignore: ['/.slim-probe', '/.slim-out'], include: [], commands: [['python3', '/app/imports.py']], config: opened.img.config.config ?? {} }, opened.spool);
+        const kept = (s: Selection) => new Set(s.paths().filter((p) => index.get(p)?.kind === 'file'));
+        const [kf, ks] = [kept(fanOnlyClosure.selection), kept(strOnlyClosure.selection)];
+        const missing = (k: Set<string>) => {
+          const m = files.filter((p) => !k.has(p));
+          return `missing ${m.length}${m.length ? `: ${m.slice(0, 3).join(', ')}` : ''}`;
+        };
+        say(`  after the closure: fanotify alone keeps ${kf.size} of them (${missing(kf)}), strace alone keeps ${ks.size} (${missing(ks)})`);
+      } finally {
+        await scope.dispose();
+      }
+
+    }
+    if (wanted('3') || wanted('4')) {
+      say('\n## 3. read + pack vs docker save (same image, same engine)');
+      const biggest = await fixture(runtime, 'node-http', setup.signal);
+      await readVsSave(runtime, biggest, 'node-http fixture', work);
+      const big = LARGE_GB > 0 ? await makeLargeImage(runtime, LARGE_GB, work) : undefined;
+      try {
+        if (big) await readVsSave(runtime, big, `synthetic ${LARGE_GB} GB image`, work);
+        say('\n## 4. push to a registry vs skopeo copy (same image, same registry)');
+        await pushVsSkopeo(runtime, big ?? biggest, big ? `synthetic ${LARGE_GB} GB image, a quarter of its files` : 'node-http fixture, a quarter of its files', work, 3, log, say);
+      } finally {
+        if (big) await runtime.removeImage(big);
+      }
+
+    }
+    if (wanted('5')) {
+      say('\n## 5. light probe + full --verify-* checks (repair on) vs probed with the full test (wall time of slim build)');
+      const net = ['-e', 'PORT={port}', '--http-port', '{port}', '--network', 'host'];
+      const cases: LightCase[] = [
+        { name: 'lazy-app', image: await fixture(runtime, 'lazy-app', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /page', 'GET /static/site.css', 'GET /quote', 'GET /stock'] },
+        { name: 'python-http', image: http, run: net, light: ['GET /health'], full: ['GET /', 'GET /report'] },
+        { name: 'nginx-static', image: await fixture(runtime, 'nginx-static', setup.signal), run: net, light: ['GET /health'], full: ['GET /', 'GET /style.css', 'GET /dot.png'] },
+        { name: 'node-http', image: await fixture(runtime, 'node-http', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /'] },
+        { name: 'writer-service', image: await fixture(runtime, 'writer-service', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /count'] },
+      ];
+      let port = 18800 + Math.floor(Math.random() * 50);
+      await lightVsFull(cases, () => port++, (ref) => runtime.removeTag(ref), say);
+    }
+    if (wanted('6')) {
+      say('\n## 6. build wall: slim build (default outputs) vs one plain run of the original through the same check');
+      const net = ['-e', 'PORT={port}', '--network', 'host'];
+      const curl = (path: string, want: string) => ['--smoke', `curl -fsS --max-time 5 http://127.0.0.1:{port}${path} | grep -q '${want}'`];
+      const names = ['python-http', 'nginx-static', 'node-http', 'static-bin', 'writer-service', 'probe-view', 'lazy-app', 'shell-job', 'python-imports', 'busybox-scratch', 'alternatives-job', 'listing-job', 'tz-job'];
+      const args: Record<string, string[]> = {
+        'python-http': [...net, ...curl('/', 'python-http')],
+        'nginx-static': [...net, ...curl('/', 'slim-nginx-ok')],
+        'node-http': [...net, ...curl('/', 'hello from node-http')],
+        'static-bin': [...net, ...curl('/', 'static-ok')],
+        'writer-service': [...net, ...curl('/health', 'ok')],
+        'probe-view': [...net, ...curl('/', 'view-ok')],
+        'lazy-app': [...net, '--http-port', '{port}', '--http-probe', 'GET /health'],
+        'shell-job': ['--smoke', 'sleep 1; docker logs "$SLIM_CONTAINER" | grep -q checksum'],
       };
-      say(`  after the closure: fanotify alone keeps ${kf.size} of them (${missing(kf)}), strace alone keeps ${ks.size} (${missing(ks)})`);
-    } finally {
-      await scope.dispose();
+      const wall: WallCase[] = [];
+      for (const n of names) wall.push({ name: n, image: await fixture(runtime, n, setup.signal), args: args[n] ?? [] });
+      let wallPort = 18850 + Math.floor(Math.random() * 40);
+      await buildWall(wall, () => wallPort++, runtime, log, say);
     }
-
-    say('\n## 3. read + pack vs docker save (same image, same engine)');
-    const biggest = await fixture(runtime, 'node-http', setup.signal);
-    await readVsSave(runtime, biggest, 'node-http fixture', work);
-    const big = LARGE_GB > 0 ? await makeLargeImage(runtime, LARGE_GB, work) : undefined;
-    try {
-      if (big) await readVsSave(runtime, big, `synthetic ${LARGE_GB} GB image`, work);
-      say('\n## 4. push to a registry vs skopeo copy (same image, same registry)');
-      await pushVsSkopeo(runtime, big ?? biggest, big ? `synthetic ${LARGE_GB} GB image, a quarter of its files` : 'node-http fixture, a quarter of its files', work, 3, log, say);
-    } finally {
-      if (big) await runtime.removeImage(big);
-    }
-
-    say('\n## 5. light probe + full --verify-* checks (repair on) vs probed with the full test (wall time of slim build)');
-    const net = ['-e', 'PORT={port}', '--http-port', '{port}', '--network', 'host'];
-    const cases: LightCase[] = [
-      { name: 'lazy-app', image: await fixture(runtime, 'lazy-app', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /page', 'GET /static/site.css', 'GET /quote', 'GET /stock'] },
-      { name: 'python-http', image: http, run: net, light: ['GET /health'], full: ['GET /', 'GET /report'] },
-      { name: 'nginx-static', image: await fixture(runtime, 'nginx-static', setup.signal), run: net, light: ['GET /health'], full: ['GET /', 'GET /style.css', 'GET /dot.png'] },
-      { name: 'node-http', image: await fixture(runtime, 'node-http', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /'] },
-      { name: 'writer-service', image: await fixture(runtime, 'writer-service', setup.signal), run: net, light: ['GET /health'], full: ['GET /health', 'GET /count'] },
-    ];
-    let port = 18800 + Math.floor(Math.random() * 50);
-    await lightVsFull(cases, () => port++, (ref) => runtime.removeTag(ref), say);
   } finally {
     await setup.dispose();
     await rm(work, { recursive: true, force: true });

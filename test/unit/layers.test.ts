@@ -21,7 +21,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['report'],
   ['inspect'],
   ['pipeline'],
-  ['cli', 'bench'],
+  ['cli'],
+  ['bench'],
 ];
 
 const SRC = resolve(__dirname, '../../src');
