@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseDockerfile } from './dockerfile.js';
-import { RULES, type Finding, type LintContext, type Severity } from './rules.js';
+import { RULES } from './rules.js';
+import type { Finding, LintContext, Severity } from './rules/rule.js';
 
-export type { Finding, Severity } from './rules.js';
+export type { Finding, Severity } from './rules/rule.js';
 
 export interface LintOptions {
   /** Files of the build context the rules read; a key left out is not checked. */
