@@ -1,7 +1,9 @@
+import { SlimError } from '../errors.js';
 import { sha256 } from '../image/digest.js';
 import type { Descriptor, Digest } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import type { ManifestRef } from './manifests.js';
+import { registryJson } from './request.js';
 
 /** What slim attaches to the images it pushes, and how scanners find the SBOM among them. */
 export const ArtifactType = {
@@ -85,8 +87,8 @@ export function referrersOf(indexRaw: Buffer): ReferrerDescriptor[] {
 }
 
 function parseIndex(raw: Buffer): OciIndexDoc {
-  const j = JSON.parse(raw.toString('utf8')) as Partial<OciIndexDoc>;
-  if (!Array.isArray(j.manifests)) throw new Error('the referrers index has no manifests list');
+  const j = registryJson<Partial<OciIndexDoc>>(raw, 'the referrers index');
+  if (!Array.isArray(j?.manifests)) throw new SlimError('the referrers index has no manifests list', { code: 'REGISTRY_FAILED' });
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: j.manifests };
 }
 
@@ -99,7 +101,7 @@ export interface ArtifactLayer {
 
 /** The files an artifact manifest holds. */
 export function artifactLayers(raw: Buffer): { artifactType: string | undefined; layers: ArtifactLayer[]; annotations: Record<string, string> } {
-  const j = JSON.parse(raw.toString('utf8')) as { artifactType?: string; config?: { mediaType?: string }; layers?: Descriptor[]; annotations?: Record<string, string> };
+  const j = registryJson<{ artifactType?: string; config?: { mediaType?: string }; layers?: Descriptor[]; annotations?: Record<string, string> }>(raw, 'the artifact manifest') ?? {};
   return {
     artifactType: j.artifactType ?? j.config?.mediaType,
     layers: (j.layers ?? []).map((l) => ({ title: l.annotations?.[TITLE], mediaType: l.mediaType, digest: l.digest, size: l.size })),

@@ -2,7 +2,7 @@ import { SlimError } from '../errors.js';
 import { parseChallenge, tokenUrl, type Challenge } from './challenge.js';
 import { findCredentials, type Credentials } from './credentials.js';
 import { discard, header, readBody, type HttpResponse } from './http.js';
-import type { RegistryRequest } from './request.js';
+import { registryJson, type RegistryRequest } from './request.js';
 
 /**
  * Token and basic auth for one registry host, answered from the registry's own challenge. Requests
@@ -70,7 +70,7 @@ export class RegistryAuth {
         ? new SlimError(`the token service ${url.host} rejected the credentials for ${this.host} (from ${creds.source})`, { code: 'REGISTRY_AUTH', hint: 'check the user and password or token; `docker login` stores them' })
         : noCredentials(this.host);
     }
-    const j = JSON.parse((await readBody(res)).toString('utf8')) as { token?: string; access_token?: string };
+    const j = registryJson<{ token?: string; access_token?: string }>(await readBody(res), `the token from ${url.host}`);
     const token = j.token ?? j.access_token;
     if (!token) throw new SlimError(`the token service ${url.host} answered without a token`, { code: 'REGISTRY_AUTH' });
     return token;

@@ -3,7 +3,7 @@ import { sha256 } from '../image/digest.js';
 import type { Digest } from '../image/types.js';
 import { pullScope, pushScope } from './challenge.js';
 import { discard, header, readBody } from './http.js';
-import { short } from './request.js';
+import { registryJson, short } from './request.js';
 import type { RegistryTransport } from './transport.js';
 
 export interface ManifestRef {
@@ -48,6 +48,6 @@ export async function getManifest(t: RegistryTransport, repo: string, reference:
   const digest = sha256(raw);
   const expected = reference.startsWith('sha256:') ? reference : header(res, 'docker-content-digest');
   if (expected && expected !== digest) throw new SlimError(`manifest ${reference} from ${t.host}/${repo} has digest ${digest}, expected ${expected}`, { code: 'REGISTRY_DIGEST' });
-  const mediaType = (JSON.parse(raw.toString('utf8')) as { mediaType?: string }).mediaType ?? header(res, 'content-type') ?? '';
+  const mediaType = registryJson<{ mediaType?: string }>(raw, `manifest ${reference} from ${t.host}/${repo}`).mediaType ?? header(res, 'content-type') ?? '';
   return { raw, mediaType, digest };
 }

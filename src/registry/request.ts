@@ -49,3 +49,12 @@ export async function statusError(host: string, what: string, res: HttpResponse)
   const hint = res.status === 401 || res.status === 403 ? 'the credentials do not allow this; check SLIM_REGISTRY_USER/SLIM_REGISTRY_PASSWORD or `docker login`' : undefined;
   return new SlimError(`${what} at ${host}: HTTP ${res.status}${detail}`, { code, ...(hint ? { hint } : {}) });
 }
+
+/** A JSON document a registry (or its token service) sent: what it is not is the registry's failure, not slim's. */
+export function registryJson<T>(raw: Buffer | string, what: string): T {
+  try {
+    return JSON.parse(raw.toString()) as T;
+  } catch (err) {
+    throw new SlimError(`${what} is not JSON: ${(err as Error).message}`, { code: 'REGISTRY_FAILED' });
+  }
+}

@@ -29,6 +29,8 @@ export function engineMessage(err: unknown): string {
   return (e.json?.message ?? e.message ?? String(err)).replace(/^\(HTTP code \d+\)[^-]*- /, '').trim();
 }
 
+/** An engine error with what slim was doing; slim's own errors (a timeout, Ctrl-C) pass as they are. */
 export function wrap(what: string, err: unknown): SlimError {
+  if (err instanceof SlimError) return err;
   return new SlimError(`${what}: ${engineMessage(err)}`, { code: 'ENGINE', cause: err });
 }
