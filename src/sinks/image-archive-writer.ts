@@ -1,9 +1,12 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { BuiltImage } from '../pack/image-builder.js';
 import { MediaType } from '../image/types.js';
+import { SlimError } from '../errors.js';
 
 const blob = (d: string) => `blobs/${d.replace(':', '/')}`;
 
@@ -41,4 +44,23 @@ export function imageArchiveStream(img: BuiltImage, opts: { refName?: string; re
     pack.finalize();
   })().catch((err) => pack.destroy(err as Error));
   return pack as unknown as Readable;
+}
+
+/**
+ * Write an archive to FILE. Written to a temporary name next to it and renamed into place, so a
+ * failure or Ctrl-C never leaves a half-written image under the name.
+ */
+export async function writeArchiveFile(file: string, label: string, archive: () => Readable, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  const tmp = `${file}.slim-tmp-${process.pid}`;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await pipeline(archive(), createWriteStream(tmp), { signal });
+    signal.throwIfAborted();
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (signal.aborted) throw signal.reason;
+    throw new SlimError(`writing ${label}: ${(err as Error).message}`, { code: 'OUTPUT_FAILED', cause: err });
+  }
 }
