@@ -11,7 +11,7 @@ import type { ProbeBackend } from '../probe/run-probe.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import type { AccessRecord } from '../trace/record.js';
 import type { OutputRef } from '../sinks/output.js';
-import type { RegistryOptions } from './publish.js';
+import type { RegistryOptions } from '../sinks/registry-sink.js';
 
 /** The types the build steps share: one module, so that the steps import none of each other in a circle. */
 export interface BuildOptions {

@@ -4,9 +4,9 @@ import { describeCheck } from '../verify/checks.js';
 import { defaultOutputName, parseImageName } from '../image/reference.js';
 import type { BuildReport } from '../report/report.js';
 import { parseSourceRef } from '../sources/source-ref.js';
-import { describeOutput, writeOutput } from '../sinks/output.js';
+import { sinksFor } from '../sinks/sinks-for.js';
+import { listing, publish as publishImage } from '../sinks/publish.js';
 import { FileType } from '../registry/artifact.js';
-import { formatRegistryRef } from '../registry/registry-ref.js';
 import type { BuildDeps, BuildOptions } from './build-types.js';
 import { engineRefFor, openImage } from './read-step.js';
 import { probeBaseline, traceImage, writeTrace } from './trace-step.js';
@@ -17,7 +17,6 @@ import { repairLoop } from './repair-loop.js';
 import { hardenChecks, isRoot, withSeccompVerdict } from './harden-checks.js';
 import { overBudget } from './budget.js';
 import { evidenceOf, sbomOf } from './evidence.js';
-import { publishToRegistries } from './publish.js';
 import { buildReport } from './build-report.js';
 import { PhaseClock } from './phase-clock.js';
 
@@ -76,41 +75,32 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   if (broken.length) log.warn(`over budget: ${broken.join('; ')}; nothing is written or tagged`);
   const publish = final.passed && broken.length === 0;
 
-  const written: string[] = [];
-  const toEngine = opts.outputs.some((o) => o.kind === 'docker');
-  if (publish) {
-    for (const o of opts.outputs) {
-      if (o.kind === 'docker' || o.kind === 'registry') continue;
-      log.step(`writing ${describeOutput(o)}`);
-      await writeOutput(o, built, output.name, scope.signal);
-      written.push(describeOutput(o));
-    }
-    if (toEngine) {
-      await last.packed.keep(output.repository, output.tag);
-      written.unshift(`docker:${output.name}`);
-    }
-  }
-  const registries = opts.outputs.flatMap((o) => (o.kind === 'registry' ? [{ ...o.ref, tag: o.ref.tag ?? output.tag }] : []));
-  if (publish) for (const r of registries) written.push(`registry:${formatRegistryRef(r)}@${built.manifestDigest}`);
-
+  // What the report lists is known before any output is written: the report attached to a push is made before the push.
+  const sinks = publish ? sinksFor(opts.outputs, { name: output.name, keep: (repository, tag) => last.packed.keep(repository, tag), registry: opts.registry }) : [];
+  const toEngine = sinks.some((s) => s.kind === 'docker');
   const sbom = await sbomOf(opened, last.closed.closure, built, output.name);
-  if (publish && opts.sbomOut) await writeFile(opts.sbomOut, JSON.stringify(sbom.bom, null, 2) + '\n');
   const report = buildReport({
     input: opts.image, opened, trace, records: last.records, closure: last.closed.closure, baseline, verdict: final, repair: last.repair, harden,
-    packed: last.packed, size, budget: { ...opts.budget, broken }, written, engineRef: written.length && toEngine ? output.name : null,
+    packed: last.packed, size, budget: { ...opts.budget, broken }, written: listing(sinks, built), engineRef: toEngine ? output.name : null,
     sbom: { packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) }, clock,
   });
-  if (publish && registries.length) {
-    const evidence = opts.registry.attach ? { ...(await evidenceOf(report, last.records, harden?.seccompProfile)), sbom: { title: 'sbom.cdx.json', mediaType: FileType.sbom, data: Buffer.from(JSON.stringify(sbom.bom, null, 2) + '\n') } } : undefined;
-    report.output.pushed = await clock.time('push', () => publishToRegistries(registries, built, evidence, opts.registry, log, scope.signal));
-    report.timings.push = clock.seconds('push');
-    report.timings.total = clock.total();
+  if (sinks.length) {
+    const evidence = opts.registry.attach && sinks.some((s) => s.kind === 'registry') ? { ...(await evidenceOf(report, last.records, harden?.seccompProfile)), sbom: { title: 'sbom.cdx.json', mediaType: FileType.sbom, data: Buffer.from(JSON.stringify(sbom.bom, null, 2) + '\n') } } : undefined;
+    const published = await publishImage(sinks, built, { signal: scope.signal, log, ...(evidence ? { evidence } : {}) });
+    report.output.written = published.written;
+    if (published.pushSeconds !== undefined) {
+      report.output.pushed = published.pushed;
+      report.timings.push = published.pushSeconds;
+    }
   }
+  // Written once every output is: a failed output leaves no SBOM of an image that went nowhere.
+  if (publish && opts.sbomOut) await writeFile(opts.sbomOut, JSON.stringify(sbom.bom, null, 2) + '\n');
+  report.timings.total = clock.total();
   return report;
 }
 
 /** The slim image's name: --tag, or the input's name with a -slim tag; a file input has no name to take. */
-function outputNameOf(opts: BuildOptions): { name: string; repository: string; tag: string } {
+function outputNameOf(opts: BuildOptions): { name: string } {
   const source = parseSourceRef(opts.image);
   if (source.kind !== 'engine' && !opts.tag && opts.outputs.some((o) => o.kind === 'docker')) {
     throw new UsageError(`give --tag: ${opts.image} is not in the engine, so slim cannot name the slim image after it`);
@@ -118,5 +108,5 @@ function outputNameOf(opts: BuildOptions): { name: string; repository: string; t
   const name = opts.tag ?? defaultOutputName(source.kind === 'engine' ? source.ref : 'slim:latest');
   const out = parseImageName(name);
   if (out.digest) throw new UsageError(`--tag ${name} must not carry a digest`);
-  return { name, repository: out.repository, tag: out.tag ?? 'latest' };
+  return { name };
 }

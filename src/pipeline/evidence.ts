@@ -4,7 +4,7 @@ import type { AccessRecord } from '../trace/record.js';
 import { serialiseRecord } from '../trace/jsonl.js';
 import type { BuildReport } from '../report/report.js';
 import { SLIM_VERSION } from '../version.js';
-import type { Evidence } from './publish.js';
+import type { Evidence } from '../sinks/image-sink.js';
 import { FileType, type ArtifactFile } from '../registry/artifact.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import { readPackageDatabase, type PackageDatabase } from '../packages/database.js';

@@ -21,7 +21,7 @@ export interface Packed {
 }
 
 /** Plan, write and load one slim image; it stays provisional (removed on failure or Ctrl-C) until kept. */
-export async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: BuildOptions, pack: { backend: TraceResult['backend']; harden?: { stripSetid: boolean; user?: string } }, round: number, { runtime, log, scope }: BuildDeps): Promise<Packed> {
+export async function packAndLoad(opened: OpenedImage, closure: ClosureResult, opts: Pick<BuildOptions, 'image' | 'epoch'>, pack: { backend: TraceResult['backend']; harden?: { stripSetid: boolean; user?: string } }, round: number, { runtime, log, scope }: BuildDeps): Promise<Packed> {
   const { img, spool, tmp } = opened;
   log.step(`packing ${closure.selection.size} entries`);
   const plan = planPack(img.index, closure.selection, img.config, {

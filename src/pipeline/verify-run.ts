@@ -31,7 +31,9 @@ export async function runChecked(
     try {
       const r = await exercise(c, check, {
         image,
-        stopTimeout: settings.stopTimeout,
+        // A service's shutdown is not what verification compares: once its checks are done it is
+        // killed, so an app that ignores SIGTERM as PID 1 does not cost the stop timeout on every run.
+        stopTimeout: check.kind === 'service' ? 0 : settings.stopTimeout,
         signal: scope.signal,
         ports: opts.ports,
         ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),

@@ -25,6 +25,8 @@ export async function publish(sinks: readonly ImageSink[], img: BuiltImage, ctx:
   const done: { sink: ImageSink; written: Written }[] = [];
   let pushSeconds: number | undefined;
   for (const sink of sinks) {
+    // Ctrl-C between two sinks: the ones after it are not written (a tag in the engine included).
+    ctx.signal.throwIfAborted();
     const t = Date.now();
     const written = await sink.write(img, ctx);
     if (written.pushed) pushSeconds = (pushSeconds ?? 0) + (Date.now() - t) / 1000;
