@@ -1,6 +1,7 @@
 import { computeClosure, type ClosurePolicy, type ClosureResult } from '../closure/closure.js';
 import type { ImagePath } from '../rootfs/entry.js';
 import type { AccessRecord } from '../trace/record.js';
+import type { PackageDatabase } from '../packages/types.js';
 import { dropUnusedTools, setidFiles } from '../harden/tools.js';
 import { commandOf, volumeTargets, type RunSettings } from '../runtime/run-settings.js';
 import { PROBE_DIR, OUT_DIR } from '../probe/run-probe.js';
@@ -36,9 +37,9 @@ export function closurePolicy(opts: ClosureOptions, opened: OpenedImage, setting
 }
 
 /** The closure over what was traced, with the paths repair rounds named; run again after every round. */
-export async function closeOver(opened: OpenedImage, policy: ClosurePolicy, records: readonly AccessRecord[], repairs: readonly ImagePath[], harden: boolean): Promise<Closed> {
+export async function closeOver(opened: OpenedImage, policy: ClosurePolicy, records: readonly AccessRecord[], repairs: readonly ImagePath[], harden: boolean, packages?: PackageDatabase): Promise<Closed> {
   const { index } = opened.img;
-  const closure = await computeClosure(index, records, repairs.length ? { ...policy, repairs: [...repairs] } : policy, opened.spool);
+  const closure = await computeClosure(index, records, repairs.length ? { ...policy, repairs: [...repairs] } : policy, opened.spool, packages);
   const hardened: HardenContent = harden ? { tools: dropUnusedTools(index, closure.selection), setid: setidFiles(index, closure.selection) } : { tools: { removed: [], kept: [] }, setid: [] };
   return { closure, hardened };
 }

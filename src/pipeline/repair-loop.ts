@@ -1,6 +1,7 @@
 import type { ClosurePolicy } from '../closure/closure.js';
 import type { ImagePath } from '../rootfs/entry.js';
 import type { AccessRecord } from '../trace/record.js';
+import type { PackageDatabase } from '../packages/types.js';
 import type { Verdict } from '../verify/checks.js';
 import type { BuildReport } from '../report/report.js';
 import { failingOnly, findRepairs } from './repair.js';
@@ -25,6 +26,7 @@ export interface RepairInputs {
   plan: VerifyPlan;
   baseline: Baseline;
   policy: ClosurePolicy;
+  packages: PackageDatabase;
   harden: boolean;
   rounds: number;
   /** Pack and load the image of a closure; round numbers name the run's tags. */
@@ -52,7 +54,7 @@ export async function repairLoop(first: Attempt, a: RepairInputs, deps: BuildDep
     // A path added before and still missing is kept out on purpose (--exclude): adding it again would loop.
     const named = evidence.found.filter((f) => !repair.added.some((x) => x.path === f.path));
     const repairs: ImagePath[] = [...repair.added.map((x) => x.path), ...named.map((f) => f.path)];
-    closed = await closeOver(a.opened, a.policy, records, repairs, a.harden);
+    closed = await closeOver(a.opened, a.policy, records, repairs, a.harden, a.packages);
     const selection = closed.closure.selection;
     const grew = selection.paths().filter((p) => !before.has(p));
     if (grew.length === 0) {

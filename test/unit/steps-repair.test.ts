@@ -35,6 +35,7 @@ async function loop(verdict: Verdict, rounds: number) {
     plan: untouchable('plan'),
     baseline: untouchable('baseline'),
     policy: untouchable('policy'),
+    packages: untouchable('packages'),
     harden: false,
     rounds,
     pack: async (_closed, round) => {
