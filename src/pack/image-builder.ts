@@ -22,7 +22,7 @@ export function buildImage(plan: PackPlan, layer: WrittenLayer): BuiltImage {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configRaw.length },
-    layers: [{ mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size } satisfies Descriptor],
+    layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size } satisfies Descriptor],
     annotations: plan.annotations,
   };
   const manifestRaw = Buffer.from(JSON.stringify(manifest));

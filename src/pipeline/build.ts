@@ -5,12 +5,14 @@ import { defaultOutputName, parseImageName } from '../image/reference.js';
 import type { BuildReport } from '../report/report.js';
 import { parseSourceRef } from '../sources/source-ref.js';
 import { sinksFor } from '../sinks/sinks-for.js';
-import { listing, publish as publishImage } from '../sinks/publish.js';
+import { listing, publish as publishImage, wantsGzip } from '../sinks/publish.js';
+import { compressed } from './pack-step.js';
 import { FileType } from '../registry/artifact.js';
 import type { BuildDeps, BuildOptions } from './build-types.js';
 import { engineRefFor, openImage } from './read-step.js';
 import { probeBaseline, traceImage, writeTrace } from './trace-step.js';
 import { closeOver, closurePolicy } from './closure-step.js';
+import { readPackageDatabase } from '../packages/database.js';
 import { packAndLoad } from './pack-step.js';
 import { baselineOf, verifyPlanOf, verifySlim } from './verify-step.js';
 import { repairLoop } from './repair-loop.js';
@@ -45,7 +47,11 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   });
 
   const policy = closurePolicy(opts, opened, opts.settings);
-  const closed = await clock.time('closure', () => closeOver(opened, policy, records, [], Boolean(opts.harden)));
+  // Read once: the closure's package rules and the SBOM both use it.
+  const { packages, closed } = await clock.time('closure', async () => {
+    const packages = await readPackageDatabase(img.index, opened.spool);
+    return { packages, closed: await closeOver(opened, policy, records, [], Boolean(opts.harden), packages) };
+  });
   for (const w of closed.closure.warnings) log.warn(w);
 
   const bakedUser = opts.harden && isRoot(config.User) && opts.settings.user ? opts.settings.user : undefined;
@@ -59,7 +65,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     return { baseline, verdict: await verifySlim(plan, baseline, packed.slimId, deps) };
   });
 
-  const last = await repairLoop({ records, closed, packed, verdict }, { opened, plan, baseline, policy, harden: Boolean(opts.harden), rounds: opts.repairRounds, pack, clock }, deps);
+  const last = await repairLoop({ records, closed, packed, verdict }, { opened, plan, baseline, policy, packages, harden: Boolean(opts.harden), rounds: opts.repairRounds, pack, clock }, deps);
 
   const harden = opts.harden
     ? await clock.time('verify', () =>
@@ -68,7 +74,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     : null;
   const final = withSeccompVerdict(last.verdict, harden);
 
-  const { built, slimId } = last.packed;
+  const { slimId } = last.packed;
   const size = (await runtime.inspectImage(slimId))?.size ?? last.packed.layer.uncompressedSize;
   // A working image over its budget is not published: the pipeline step fails with exit code 4.
   const broken = final.passed ? overBudget(opts.budget, size, inspect.size / Math.max(1, size)) : [];
@@ -78,10 +84,11 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   // What the report lists is known before any output is written: the report attached to a push is made before the push.
   const sinks = publish ? sinksFor(opts.outputs, { name: output.name, keep: (repository, tag) => last.packed.keep(repository, tag), registry: opts.registry }) : [];
   const toEngine = sinks.some((s) => s.kind === 'docker');
-  const sbom = await sbomOf(opened, last.closed.closure, built, output.name);
+  const built = wantsGzip(sinks) ? await clock.time('pack', () => compressed(last.packed, opened.tmp, scope.signal)) : last.packed.built;
+  const sbom = await sbomOf(opened, last.closed.closure, built, output.name, packages);
   const report = buildReport({
     input: opts.image, opened, trace, records: last.records, closure: last.closed.closure, baseline, verdict: final, repair: last.repair, harden,
-    packed: last.packed, size, budget: { ...opts.budget, broken }, written: listing(sinks, built), engineRef: toEngine ? output.name : null,
+    packed: { ...last.packed, built, layer: built.layer }, size, budget: { ...opts.budget, broken }, written: listing(sinks, built), engineRef: toEngine ? output.name : null,
     sbom: { packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) }, clock,
   });
   if (sinks.length) {

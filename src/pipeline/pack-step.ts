@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ClosureResult } from '../closure/closure.js';
 import { planPack } from '../pack/plan.js';
-import { writeLayer } from '../pack/layer-writer.js';
-import { buildImage } from '../pack/image-builder.js';
+import { gzipLayer, writeLayer } from '../pack/layer-writer.js';
+import { buildImage, type BuiltImage } from '../pack/image-builder.js';
 import { imageArchiveStream } from '../sinks/image-archive-writer.js';
 import { SLIM_VERSION } from '../version.js';
 import { holdImage } from '../runtime/run-images.js';
@@ -29,7 +29,8 @@ export async function packAndLoad(opened: OpenedImage, closure: ClosureResult, o
     provenance: { sourceName: opts.image, sourceDigest: img.configDigest, slimVersion: SLIM_VERSION, probe: pack.backend },
     ...(pack.harden ? { harden: pack.harden } : {}),
   });
-  const layer = await writeLayer(plan, spool, join(tmp, `layer-${round}.tar.gz`), scope.signal);
+  // A plain tar: the engine takes one, and only the image that passes is compressed, for the outputs that travel.
+  const layer = await writeLayer(plan, spool, join(tmp, `layer-${round}.tar`), scope.signal, 'none');
   const built = buildImage(plan, layer);
   // Provisional: loaded under this run's own tag (slim-run/<run id>:slim-<round>), which goes when the run ends.
   // Parallel runs that make the same image each hold it by their own tag, so none removes it under another.
@@ -45,4 +46,10 @@ export async function packAndLoad(opened: OpenedImage, closure: ClosureResult, o
     keep: (repository, tag) => runtime.tagImage(slimId, repository, tag),
     discard: () => held.release(),
   };
+}
+
+/** The verified image with its layer gzip'd: the same config, so the same image ID, for the outputs that travel. */
+export async function compressed(packed: Pick<Packed, 'plan' | 'built'>, dir: string, signal: AbortSignal): Promise<BuiltImage> {
+  const layer = await gzipLayer(packed.built.layer, join(dir, `${packed.built.layer.diffId.slice(7, 19)}.tar.gz`), signal);
+  return buildImage(packed.plan, layer);
 }

@@ -46,7 +46,7 @@ export async function ensureBlob(client: RegistryClient, repo: string, blob: Blo
 
 /** The image's blobs and its manifest by digest. Untagged: the tag goes on last, once all else is there. */
 export async function pushImage(client: RegistryClient, repo: string, img: BuiltImage, mountFrom: string[] = []): Promise<PushedImage> {
-  const layer: BlobSource = { digest: img.layer.digest, size: img.layer.size, mediaType: MediaType.ociLayerGzip, open: (start, end) => createReadStream(img.layer.path, { start, end: end - 1 }) };
+  const layer: BlobSource = { digest: img.layer.digest, size: img.layer.size, mediaType: img.layer.mediaType, open: (start, end) => createReadStream(img.layer.path, { start, end: end - 1 }) };
   const config = bufferBlob(img.configRaw, MediaType.ociConfig);
   const blobs: PushedImage['blobs'] = [];
   for (const [blob, label] of [[layer, 'pushing layer'], [config, undefined]] as const) {

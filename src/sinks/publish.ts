@@ -52,3 +52,11 @@ function reportOrder<T>(items: readonly T[], sinkOf: (t: T) => ImageSink): T[] {
   const engine = (t: T) => sinkOf(t).kind === 'docker';
   return [...items.filter(engine), ...items.filter((t) => !engine(t))];
 }
+
+/**
+ * Whether the sinks want the layer gzip'd: what travels (registries, OCI layouts and archives)
+ * does; the engine and a docker-archive take a plain tar, as `docker save` writes it.
+ */
+export function wantsGzip(sinks: readonly ImageSink[]): boolean {
+  return sinks.some((s) => s.kind !== 'docker' && s.kind !== 'docker-archive');
+}

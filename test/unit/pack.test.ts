@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { mkLayer, readLayers, type Spec } from '../helpers/layers.js';
 import { Selection } from '../../src/closure/selection.js';
 import { planPack } from '../../src/pack/plan.js';
-import { writeLayer } from '../../src/pack/layer-writer.js';
+import { gzipLayer, writeLayer } from '../../src/pack/layer-writer.js';
 import { buildImage } from '../../src/pack/image-builder.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import type { FileIndex } from '../../src/rootfs/file-index.js';
@@ -124,5 +124,23 @@ describe('pack', () => {
     const e = back.index.get('/bin/app-link')!;
     expect(e.kind).toBe('file');
     expect((await back.spool.read(e as Extract<typeof e, { kind: 'file' }>)).toString()).toBe('binary');
+  });
+
+  it('a plain layer for the engine, gzip only for what travels: one tar, the same image ID, and the same gzip either way', async () => {
+    const { index, spool, dir } = await setup(tree);
+    const plan = planPack(index, selectAll(index), source, { provenance, epoch: 1_700_000_000 });
+    const plain = await writeLayer(plan, spool, join(dir, 'p.tar'), new AbortController().signal, 'none');
+    expect(plain.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+    expect(plain.digest).toBe(plain.diffId);
+    expect(plain.size).toBe(plain.uncompressedSize);
+    expect(sha256(await readFile(plain.path))).toBe(plain.diffId);
+    const later = await gzipLayer(plain, join(dir, 'p.tar.gz'), new AbortController().signal);
+    const direct = await writeLayer(plan, spool, join(dir, 'd.tar.gz'), new AbortController().signal);
+    expect(later).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: plain.diffId, digest: direct.digest, size: direct.size });
+    expect(sha256(await readFile(later.path))).toBe(later.digest);
+    const [forEngine, forRegistry] = [buildImage(plan, plain), buildImage(plan, later)];
+    expect(forEngine.configDigest).toBe(forRegistry.configDigest);
+    expect(forEngine.manifestDigest).not.toBe(forRegistry.manifestDigest);
+    expect(JSON.parse(forRegistry.manifestRaw.toString()).layers[0]).toEqual({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: later.digest, size: later.size });
   });
 });

@@ -30,7 +30,7 @@ const selection = new Selection();
 for (const p of ['/app/run', '/app/server', '/etc/passwd']) selection.add(p, { why: 'traced' });
 for (const p of ['/app', '/etc']) selection.add(p, { why: 'parent' });
 const plan = planPack(index, selection, config, { provenance: { sourceName: 'app:1', sourceDigest: `sha256:${'d'.repeat(64)}`, slimVersion: '0.0.0', probe: 'strace' } });
-const layer = { path: '/nowhere/layer.tar.gz', diffId: `sha256:${'b'.repeat(64)}` as const, digest: `sha256:${'c'.repeat(64)}` as const, size: 1234, uncompressedSize: 4096 };
+const layer = { path: '/nowhere/layer.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' as const, diffId: `sha256:${'b'.repeat(64)}` as const, digest: `sha256:${'c'.repeat(64)}` as const, size: 1234, uncompressedSize: 4096 };
 const built = buildImage(plan, layer);
 const rec = (path: string): AccessRecord => ({ pid: 1, op: 'open', path, ok: true, via: 'strace' });
 
