@@ -10,6 +10,7 @@ import type { ReadImage } from '../sources/image-archive.js';
 import type { ProbeBackend } from '../probe/run-probe.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import type { AccessRecord } from '../trace/record.js';
+import type { Checked } from './verify-run.js';
 import type { OutputRef } from '../sinks/output.js';
 import type { RegistryOptions } from '../sinks/registry-sink.js';
 
@@ -66,4 +67,6 @@ export interface TraceResult {
   skippedLines: number;
   /** Seconds the probed app took to pass its first check, when a probe ran a service. */
   readySeconds?: number;
+  /** The probe run as a run of its check, when a probe ran. */
+  run?: Checked;
 }

@@ -14,7 +14,7 @@ import { probeBaseline, traceImage, writeTrace } from './trace-step.js';
 import { closeOver, closurePolicy } from './closure-step.js';
 import { readPackageDatabase } from '../packages/database.js';
 import { packAndLoad } from './pack-step.js';
-import { baselineOf, verifyPlanOf, verifySlim } from './verify-step.js';
+import { firstVerdict, verifyPlanOf } from './verify-step.js';
 import { repairLoop } from './repair-loop.js';
 import { hardenChecks, isRoot, withSeccompVerdict } from './harden-checks.js';
 import { overBudget } from './budget.js';
@@ -39,11 +39,13 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   // Full verification checks of their own (--verify-*): their baseline run on the original goes
   // under the probe, so the first slim image already holds what they touch, not only what the
   // light probe check did.
-  const { trace, records, probed } = await clock.time('probe', async () => {
-    const trace = await traceImage(opened, opts, deps);
-    const probed = opts.verifyCheck !== opts.check && !opts.traceIn ? await probeBaseline(opened, plan.check, plan.ports, deps, opts) : undefined;
+  // Without them, the probe runs the verification check itself: its run stands in for the baseline.
+  const sameChecks = opts.verifyCheck === opts.check;
+  const { trace, records, probedRun } = await clock.time('probe', async () => {
+    const trace = await traceImage(opened, opts, deps, sameChecks ? plan : undefined);
+    const probed = !sameChecks && !opts.traceIn ? await probeBaseline(opened, plan.check, plan.ports, deps, opts) : undefined;
     if (probed && opts.traceOut) await writeTrace(opts.traceOut, [...trace.records, ...probed.records]);
-    return { trace, probed, records: [...trace.records, ...(probed?.records ?? [])] };
+    return { trace, probedRun: probed?.run ?? (sameChecks ? trace.run : undefined), records: [...trace.records, ...(probed?.records ?? [])] };
   });
 
   const policy = closurePolicy(opts, opened, opts.settings);
@@ -59,11 +61,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const pack = (c: typeof closed, round: number) => packAndLoad(opened, c.closure, opts, packOpts, round, deps);
   const packed = await clock.time('pack', () => pack(closed, 0));
 
-  log.step(`verifying: ${describeCheck(plan.check)}, on the original${probed ? ' (under the probe, done)' : ''}, then on the slim image`);
-  const { baseline, verdict } = await clock.time('verify', async () => {
-    const baseline = await baselineOf(plan, inspect.id, probed?.run, deps);
-    return { baseline, verdict: await verifySlim(plan, baseline, packed.slimId, deps) };
-  });
+  log.step(`verifying: ${describeCheck(plan.check)}, ${probedRun ? 'passed on the original under the probe; now' : 'on the original, then'} on the slim image`);
+  const { baseline, verdict } = await clock.time('verify', () => firstVerdict(plan, inspect.id, probedRun, packed.slimId, deps));
 
   const last = await repairLoop({ records, closed, packed, verdict }, { opened, plan, baseline, policy, packages, harden: Boolean(opts.harden), rounds: opts.repairRounds, pack, clock }, deps);
 

@@ -13,7 +13,7 @@ import { parseTraceText, serialiseRecord } from '../trace/jsonl.js';
 import type { BuildDeps, BuildOptions, OpenedImage, TraceResult } from './build-types.js';
 
 /** The trace: from a file given with --trace, or from a probe run whose check must pass. */
-export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut'>, { runtime, log, scope }: BuildDeps): Promise<TraceResult> {
+export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut'>, { runtime, log, scope }: BuildDeps, given?: { check: Check; ports: number[] }): Promise<TraceResult> {
   const { img, inspect } = opened;
   const config = img.config.config ?? {};
   const settings = opts.settings;
@@ -28,12 +28,12 @@ export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, '
   } else {
     commandOf(config, settings);
     const identity = await identityOf(opened, settings);
-    const { check, ports } = withPorts(opts.check, Object.keys(config.ExposedPorts ?? {}), settings.publish);
+    const { check, ports } = given ?? withPorts(opts.check, Object.keys(config.ExposedPorts ?? {}), settings.publish);
     log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(check)})`);
     const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, index: img.index }));
     if (!probe.run.passed) throw probeFailure(check, probe.run);
     log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
-    result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
+    result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, run: { ...probe.run, health: probe.health }, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
   }
   if (opts.traceOut) await writeTrace(opts.traceOut, result.records);
   return result;

@@ -41,8 +41,33 @@ export async function baselineOf(plan: VerifyPlan, originalId: string, probed: C
   return { original, limits: limitsFrom(plan.check, original), probed: probed !== undefined };
 }
 
-/** Run the check on a slim image and compare it with the baseline, check by check. */
-export async function verifySlim(plan: VerifyPlan, baseline: Baseline, slimId: string, deps: BuildDeps): Promise<Verdict> {
-  const run = await runChecked(deps, slimId, plan.settings, plan.check, 'verify-slim', plan.config, { ports: plan.ports, ...baseline.limits });
+/** Run the check on a slim image, with the limits the baseline gives. */
+export function runSlim(plan: VerifyPlan, baseline: Baseline, slimId: string, deps: BuildDeps): Promise<Checked> {
+  return runChecked(deps, slimId, plan.settings, plan.check, 'verify-slim', plan.config, { ports: plan.ports, ...baseline.limits });
+}
+
+/** The slim image's run against the baseline, check by check. */
+export function judge(plan: VerifyPlan, baseline: Baseline, run: Checked): Verdict {
   return compareRuns(plan.check, baseline.original, run);
+}
+
+export async function verifySlim(plan: VerifyPlan, baseline: Baseline, slimId: string, deps: BuildDeps): Promise<Verdict> {
+  return judge(plan, baseline, await runSlim(plan, baseline, slimId, deps));
+}
+
+/**
+ * The first verification. A probe run of the same checks has already shown they pass on the
+ * original: it stands in for the baseline, and the original runs without the probe only when the
+ * slim image fails against it, since then the probe itself may be what made the difference.
+ */
+export async function firstVerdict(plan: VerifyPlan, originalId: string, probedRun: Checked | undefined, slimId: string, deps: BuildDeps): Promise<{ baseline: Baseline; verdict: Verdict }> {
+  let baseline = await baselineOf(plan, originalId, probedRun, deps);
+  const run = await runSlim(plan, baseline, slimId, deps);
+  let verdict = judge(plan, baseline, run);
+  if (!verdict.passed && baseline.probed) {
+    deps.log.info(`the slim image failed against the original's probed run (${verdict.summary}); running the original without the probe to compare with`);
+    baseline = await baselineOf(plan, originalId, undefined, deps);
+    verdict = judge(plan, baseline, run);
+  }
+  return { baseline, verdict };
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { baselineOf, verifyPlanOf, verifySlim } from '../../src/pipeline/verify-step.js';
+import { baselineOf, firstVerdict, verifyPlanOf, verifySlim } from '../../src/pipeline/verify-step.js';
 import type { BuildDeps } from '../../src/pipeline/build-types.js';
 import type { Check } from '../../src/verify/checks.js';
 import type { ContainerConfig } from '../../src/image/types.js';
@@ -138,5 +138,45 @@ describe('baselineOf and verifySlim, for a job', () => {
     expect(runs(mem).map((r) => r.binds?.[0])).not.toContain('cache:/cache');
     expect([...mem.volumes.get('cache')!.files.keys()]).toEqual(['/seed']);
     expect(await leftBehind(mem)).toEqual({ containers: [], volumes: [] });
+  });
+});
+
+describe('firstVerdict: the probe run of the same checks stands in for the baseline', () => {
+  const roles = (mem: MemoryRuntime) => runs(mem).map((r) => r.labels[`${RUN_LABEL}.role`]);
+
+  it('the slim image that passes against the probed run: the original is not run again', async () => {
+    const { mem, originalId, slimId, deps } = engine(good, good);
+    const plan = verifyPlanOf(job, settings, config);
+    const probed = (await baselineOf(plan, originalId, undefined, deps)).original;
+    const before = roles(mem).length;
+    const { baseline, verdict } = await firstVerdict(plan, originalId, probed, slimId, deps);
+    expect(verdict.passed).toBe(true);
+    expect(baseline).toMatchObject({ probed: true, original: probed });
+    expect(roles(mem).slice(before)).toEqual(['verify-slim']);
+    expect(await leftBehind(mem)).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('the slim image that fails against the probed run: the original runs without the probe and is the baseline', async () => {
+    const { mem, originalId, slimId, deps } = engine(good, good);
+    const plan = verifyPlanOf(job, settings, config);
+    // What the app printed under the probe differs from what it prints without it.
+    const plain = (await baselineOf(plan, originalId, undefined, deps)).original;
+    const probed = { ...plain, stdout: Buffer.from('report: 42 (traced)\n') };
+    const before = roles(mem).length;
+    const { baseline, verdict } = await firstVerdict(plan, originalId, probed, slimId, deps);
+    expect(verdict.passed).toBe(true);
+    expect(baseline.probed).toBe(false);
+    expect(baseline.original.stdout.toString()).toBe('report: 42\n');
+    expect(roles(mem).slice(before)).toEqual(['verify-slim', 'verify-original']);
+  });
+
+  it('a slim image that fails against both: the verdict is against the plain run', async () => {
+    const { originalId, slimId, deps } = engine(good, { ...good, exitCode: 3 });
+    const plan = verifyPlanOf(job, settings, config);
+    const probed = (await baselineOf(plan, originalId, undefined, deps)).original;
+    const { baseline, verdict } = await firstVerdict(plan, originalId, probed, slimId, deps);
+    expect(baseline.probed).toBe(false);
+    expect(verdict.passed).toBe(false);
+    expect(verdict.summary).toMatch(/^exit code: exited 3, the original 0/);
   });
 });
