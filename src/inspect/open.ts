@@ -1,16 +1,13 @@
-import { pipeline } from 'node:stream/promises';
 import { InternalError, SlimError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Scope } from '../runtime/scope.js';
-import { counting, progressBar } from '../progress.js';
 import type { FileEntry, ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import { ContentSpool, type ContentReader } from '../sources/content-spool.js';
-import { readImageArchive, type ReadImage } from '../sources/image-archive.js';
-import { mustExist, type FileSource } from '../sources/load-source.js';
-import { readFileSource } from '../sources/read-source.js';
-import { parseSourceRef } from '../sources/source-ref.js';
+import { mustExist, openSource } from '../sources/open-source.js';
+import { readImage, type ReadImage } from '../sources/read-image.js';
+import { parseSourceRef, type FileSource } from '../sources/source-ref.js';
 
 export interface EngineDeps {
   runtime: Runtime;
@@ -54,20 +51,18 @@ export async function findImage(image: string, { runtime }: Pick<EngineDeps, 'ru
 /** Read an image the way `slim build` does (docker save, or the file itself), streamed into a spool in a temp dir the scope removes. */
 export async function readFromEngine(found: FoundImage, { runtime, log, scope }: EngineDeps, opts: { keepLayers?: boolean } = {}): Promise<ReadFromEngine> {
   const { image, inspect, file } = found;
+  if (!file && !inspect) throw new InternalError(`${image}: found neither in the engine nor in a file`);
   const spool = await ContentSpool.create(await scope.tempDir());
   scope.defer('content spool', () => spool.close());
-  if (file) {
-    log.step(`reading ${image}`);
-    const { id, img } = await readFileSource(file, scope, spool, opts);
-    return { id, img, spool };
+  log.step(inspect ? `reading ${image} (${inspect.id.slice(7, 19)})` : `reading ${image}`);
+  const source = await openSource(file ?? { kind: 'engine', ref: image }, { runtime, scope, ...(inspect ? { inspect } : {}) });
+  try {
+    const img = await readImage(source, spool, { ...opts, signal: scope.signal });
+    // The ID of a file input is the sha256 of its config's bytes, as the engine would give it.
+    return { id: inspect?.id ?? img.configDigest, img, spool };
+  } finally {
+    await source.close?.();
   }
-  if (!inspect) throw new InternalError(`${image}: found neither in the engine nor in a file`);
-  log.step(`reading ${image} (${inspect.id.slice(7, 19)})`);
-  const counted = counting(progressBar('reading', inspect.size));
-  // pipeline() carries an engine error or an abort on to the reader instead of leaving it waiting.
-  pipeline(await runtime.saveImage(inspect.id, scope.signal), counted).catch(() => {});
-  const img = await readImageArchive(counted, spool, image, opts);
-  return { id: inspect.id, img, spool };
 }
 
 const CHUNK = 1 << 20;

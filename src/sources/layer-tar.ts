@@ -4,7 +4,9 @@ import type { Readable } from 'node:stream';
 import { byteExact, type PaxRecords } from '../tar/pax.js';
 import type { TarEntry } from '../rootfs/flatten.js';
 import type { ContentSpool } from './content-spool.js';
-import { isGzip, isZstd, peek } from './peek.js';
+import { HashingStream } from '../image/digest.js';
+import type { Digest } from '../image/types.js';
+import { compressionOf, peek, type Compression } from './peek.js';
 import { zstdDecompress } from './zstd.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
 
@@ -19,16 +21,30 @@ const typeMap: Record<string, TarEntry['type']> = {
   fifo: 'fifo',
 };
 
+/** One layer as read: its entries, how it was stored, and (when asked) the sha256 of its uncompressed bytes, its diff ID. */
+export interface LayerScan {
+  entries: TarEntry[];
+  compression: Compression;
+  diffId?: Digest;
+}
+
 /**
  * Read one layer (plain, gzip or zstd tar), streaming: headers are returned, file bytes go to the spool.
  * Names, PAX records included, are read as byte strings (latin1): names that are not UTF-8 and
  * binary xattrs (security.capability) survive unchanged.
  */
 export async function readLayerTar(input: Readable, layer: number, spool: Pick<ContentSpool, 'append'>, label: string): Promise<TarEntry[]> {
+  return (await scanLayerTar(input, layer, spool, label)).entries;
+}
+
+/** readLayerTar, also telling the compression and, with `diffId`, hashing the uncompressed bytes as they pass. */
+export async function scanLayerTar(input: Readable, layer: number, spool: Pick<ContentSpool, 'append'>, label: string, opts: { diffId?: boolean } = {}): Promise<LayerScan> {
   const { head, stream } = await peek(input, 4);
-  const decompress = isGzip(head) ? createGunzip() : isZstd(head) ? zstdDecompress(label) : undefined;
+  const compression = compressionOf(head);
+  const decompress = compression === 'gzip' ? createGunzip() : compression === 'zstd' ? zstdDecompress(label) : undefined;
+  const hashing = opts.diffId ? new HashingStream() : undefined;
   const extract = byteExact();
-  const feeding = decompress ? pipeline(stream, decompress, extract) : pipeline(stream, extract);
+  const feeding = pipeline([stream, ...(decompress ? [decompress] : []), ...(hashing ? [hashing] : []), extract]);
   // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
   feeding.catch(() => {});
   const entries: TarEntry[] = [];
@@ -66,7 +82,7 @@ export async function readLayerTar(input: Readable, layer: number, spool: Pick<C
     if (err instanceof SlimError) throw err;
     throw new UnsafeImageError(`${label} is not a readable tar archive: ${(err as Error).message}`);
   }
-  return entries;
+  return { entries, compression, ...(hashing ? { diffId: hashing.digest.digest } : {}) };
 }
 
 function paxXattrs(pax: PaxRecords): Record<string, string> | undefined {

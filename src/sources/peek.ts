@@ -30,7 +30,7 @@ export async function peek(input: Readable, n: number): Promise<{ head: Buffer; 
   return { head: head.subarray(0, n), stream: out };
 }
 
-export function isGzip(head: Buffer): boolean {
+function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
@@ -40,12 +40,6 @@ export function compressionOf(head: Buffer): Compression {
   return isGzip(head) ? 'gzip' : isZstd(head) ? 'zstd' : 'none';
 }
 
-export function isZstd(head: Buffer): boolean {
+function isZstd(head: Buffer): boolean {
   return head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528;
-}
-
-/** A tar archive: ustar magic at 257, or an empty archive (all zero blocks). */
-export function isTar(head: Buffer): boolean {
-  if (head.length >= 263 && head.subarray(257, 262).toString('latin1') === 'ustar') return true;
-  return head.length >= 512 && head.subarray(0, 512).every((b) => b === 0);
 }

@@ -7,6 +7,9 @@ export type SourceRef =
   | { kind: 'oci'; dir: string; tag?: string }
   | { kind: 'oci-archive'; file: string; tag?: string };
 
+/** An input that lives in a file or OCI layout, read without the engine. */
+export type FileSource = Exclude<SourceRef, { kind: 'engine' }>;
+
 export function parseSourceRef(s: string): SourceRef {
   const m = /^(docker-archive|oci|oci-archive):(.+)$/.exec(s);
   if (!m) return { kind: 'engine', ref: s.replace(/^docker:(\/\/)?/, '') };
@@ -18,6 +21,6 @@ export function parseSourceRef(s: string): SourceRef {
 }
 
 /** A file input as the user writes it (the inverse of parseSourceRef, with paths made absolute). */
-export function describeSource(src: Exclude<SourceRef, { kind: 'engine' }>): string {
+export function describeSource(src: FileSource): string {
   return src.kind === 'docker-archive' ? `docker-archive:${src.file}` : src.kind === 'oci' ? `oci:${src.dir}${src.tag ? `:${src.tag}` : ''}` : `oci-archive:${src.file}${src.tag ? `:${src.tag}` : ''}`;
 }

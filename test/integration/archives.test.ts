@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContentSpool } from '../../src/sources/content-spool.js';
-import { readImageArchive, type ReadImage } from '../../src/sources/image-archive.js';
+import { openSource } from '../../src/sources/open-source.js';
+import { readImage, type ReadImage } from '../../src/sources/read-image.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { Scope } from '../../src/runtime/scope.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { runSlim } from '../helpers/slim.js';
 import { docker, removeImages } from '../helpers/engine.js';
@@ -21,8 +24,9 @@ function ociArchive(fixture: string, compression: 'gzip' | 'zstd'): string {
 
 async function read(file: string): Promise<{ img: ReadImage; spool: ContentSpool; close: () => Promise<void> }> {
   const spool = await ContentSpool.create(mkdtempSync(join(work, 'spool-')));
-  const img = await readImageArchive(createReadStream(file), spool, file, { keepLayers: true });
-  return { img, spool, close: () => spool.close() };
+  const scope = new Scope();
+  const img = await readImage(await openSource({ kind: 'oci-archive', file }, { runtime: {} as Runtime, scope }), spool, { keepLayers: true });
+  return { img, spool, close: async () => (await spool.close(), await scope.dispose(), undefined) };
 }
 
 describe('layer compression as other tools write it', () => {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InternalError, SlimError } from '../../src/errors.js';
@@ -11,8 +10,9 @@ import { silentLogger } from '../../src/log.js';
 import { Scope } from '../../src/runtime/scope.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { ContentSpool } from '../../src/sources/content-spool.js';
-import { readImageArchive } from '../../src/sources/image-archive.js';
-import { readFileSource } from '../../src/sources/read-source.js';
+import { dockerArchiveSource } from '../../src/sources/archive-source.js';
+import { openSource } from '../../src/sources/open-source.js';
+import { readImage } from '../../src/sources/read-image.js';
 import { parseSourceRef } from '../../src/sources/source-ref.js';
 import { mkLayer, tarOf } from '../helpers/layers.js';
 
@@ -70,13 +70,17 @@ async function ociArchive(edit?: (files: Map<string, Buffer>, p: Parts) => void)
   return { file, p };
 }
 
+const noEngine = new Proxy({} as Runtime, {
+  get: (_t, prop) => (prop === 'then' ? undefined : () => Promise.reject(new Error(`the engine was asked: ${String(prop)}`))),
+});
+
 /** Read a file input as slim inspect does, in a scope of its own. */
 async function read(ref: string) {
   const scope = new Scope();
   try {
     const spool = await ContentSpool.create(await scope.tempDir());
     scope.defer('spool', () => spool.close());
-    return await readFileSource(parseSourceRef(ref) as Exclude<ReturnType<typeof parseSourceRef>, { kind: 'engine' }>, scope, spool, { keepLayers: true });
+    return await readImage(await openSource(parseSourceRef(ref), { runtime: noEngine, scope }), spool, { keepLayers: true });
   } finally {
     await scope.dispose();
   }
@@ -168,7 +172,9 @@ describe('an OCI layout in a tar read by the archive reader itself', () => {
   const readTar = async (files: Map<string, Buffer>, tag?: string) => {
     const spool = await ContentSpool.create(await mkdtemp(join(work, 'spool-')));
     try {
-      return await readImageArchive(Readable.from([await tarOf([...files].map(([name, body]) => ({ name, body })))]), spool, 'oci-archive:t.tar', tag ? { tag } : {});
+      const file = fresh('layout.tar');
+      await writeFile(file, await tarOf([...files].map(([name, body]) => ({ name, body }))));
+      return await readImage(await dockerArchiveSource(file, 'oci-archive:t.tar', { untrusted: false, layout: tag ? { tag } : {} }), spool);
     } finally {
       await spool.close();
     }
@@ -197,9 +203,6 @@ describe('an OCI layout in a tar read by the archive reader itself', () => {
 });
 
 describe('slim inspect and slim diff of file inputs need no engine', () => {
-  const noEngine = new Proxy({} as Runtime, {
-    get: (_t, prop) => (prop === 'then' ? undefined : () => Promise.reject(new Error(`the engine was asked: ${String(prop)}`))),
-  });
   const deps = (scope: Scope) => ({ runtime: noEngine, log: silentLogger, scope });
 
   it('a docker-archive, an OCI layout and an oci-archive give one report, and diff between any two finds nothing', async () => {

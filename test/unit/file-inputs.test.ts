@@ -6,7 +6,9 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyDockerArchive, verifyLayout } from '../../src/sources/verified-input.js';
+import { dockerArchiveSource } from '../../src/sources/archive-source.js';
+import { writeCheckedArchive } from '../../src/sources/checked-archive.js';
+import { layoutSource } from '../../src/sources/layout-source.js';
 import { runImageRef } from '../../src/runtime/run-images.js';
 import { UnsafeImageError } from '../../src/errors.js';
 import { mkLayer, tarOf } from '../helpers/layers.js';
@@ -14,6 +16,14 @@ import { mkLayer, tarOf } from '../helpers/layers.js';
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const work = await mkdtemp(join(tmpdir(), 'slim-file-inputs-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
+
+let n = 0;
+/** A docker-archive made in memory, as a file input. */
+async function archiveSource(file: Buffer, label: string) {
+  const path = join(work, `${n++}-image.tar`);
+  await writeFile(path, file);
+  return dockerArchiveSource(path, label, { untrusted: true });
+}
 
 /** Run a check against an archive, collecting what it would hand the engine. */
 async function verify(run: (out: tar.Pack, name: (id: string) => Promise<string[]>) => Promise<{ configDigest: string }>) {
@@ -50,7 +60,7 @@ describe('docker-archive inputs, checked as they stream', () => {
   it('a good archive: the config digest from its bytes, manifest.json last with the run tag only', async () => {
     const layer = await mkLayer([{ path: 'bin/' }, { path: 'bin/app', body: 'app' }], { gzip: true });
     const { file, configHex } = await dockerArchive(layer);
-    const { result, named, entries } = await verify((out, name) => verifyDockerArchive(Readable.from([file]), 'docker-archive:t', out, name));
+    const { result, named, entries } = await verify(async (out, name) => writeCheckedArchive(await archiveSource(file, 'docker-archive:t'), out, name));
     expect(result.configDigest).toBe(`sha256:${configHex}`);
     expect(named).toEqual([`sha256:${configHex}`]);
     expect(entries.map((e) => e.name)).toEqual(['layers/0.tar', `${configHex}.json`, 'manifest.json']);
@@ -61,7 +71,7 @@ describe('docker-archive inputs, checked as they stream', () => {
   it('a config named for another digest is refused, naming both', async () => {
     const other = 'ab'.repeat(32);
     const { file, configHex } = await dockerArchive(await mkLayer([{ path: 'a', body: 'a' }]), { configName: () => `${other}.json` });
-    const run = verify((out, name) => verifyDockerArchive(Readable.from([file]), 'docker-archive:t', out, name));
+    const run = verify(async (out, name) => writeCheckedArchive(await archiveSource(file, 'docker-archive:t'), out, name));
     await expect(run).rejects.toThrow(UnsafeImageError);
     await expect(run).rejects.toThrow(`docker-archive:t: ${other}.json is named for sha256:${other} but its content is sha256:${configHex}`);
   });
@@ -72,7 +82,7 @@ describe('docker-archive inputs, checked as they stream', () => {
     const { file } = await dockerArchive(layer, { diffId: wrong });
     const out = tar.pack();
     const names: string[] = [];
-    await expect(verifyDockerArchive(Readable.from([file]), 'docker-archive:t', out, async (id) => (names.push(id), []))).rejects.toThrow(
+    await expect(writeCheckedArchive(await archiveSource(file, 'docker-archive:t'), out, async (id) => (names.push(id), []))).rejects.toThrow(
       `docker-archive:t: layer l1/layer.tar does not match its digest: uncompressed it is sha256:${hex(gunzipSync(layer))}, the config's rootfs.diff_ids[0] says ${wrong}`,
     );
     expect(names).toEqual([]);
@@ -80,7 +90,7 @@ describe('docker-archive inputs, checked as they stream', () => {
 
   it('a ../ entry is refused with slim\'s own error naming the entry and the layer', async () => {
     const { file } = await dockerArchive(await mkLayer([{ path: 'ok', body: 'x' }, { path: '../escape', body: 'y' }]));
-    await expect(verify((out, name) => verifyDockerArchive(Readable.from([file]), 'docker-archive:t', out, name))).rejects.toThrow(
+    await expect(verify(async (out, name) => writeCheckedArchive(await archiveSource(file, 'docker-archive:t'), out, name))).rejects.toThrow(
       'docker-archive:t: layer l1/layer.tar: unsafe entry "../escape": it climbs out of the image root',
     );
   });
@@ -104,7 +114,7 @@ describe('OCI layouts, checked as they stream', () => {
 
   it('a good layout: its blobs under their digests, the config digest checked', async () => {
     const { dir, cfgHex, layer } = await layout('good');
-    const { result, entries } = await verify((out, name) => verifyLayout(dir, 'v1', 'oci:good', out, name));
+    const { result, entries } = await verify(async (out, name) => writeCheckedArchive(await layoutSource(dir, 'v1', 'oci:good'), out, name));
     expect(result.configDigest).toBe(`sha256:${cfgHex}`);
     expect(entries.map((e) => e.name)).toEqual([`blobs/sha256/${layer}`, `blobs/sha256/${cfgHex}`, 'manifest.json']);
   });
@@ -113,7 +123,7 @@ describe('OCI layouts, checked as they stream', () => {
     const { dir, layer } = await layout('bad-layer', async (d, { layer }) => {
       await writeFile(join(d, 'blobs', 'sha256', layer), await mkLayer([{ path: 'b', body: 'b' }], { gzip: true }));
     });
-    await expect(verify((out, name) => verifyLayout(dir, 'v1', 'oci:bad', out, name))).rejects.toThrow(new RegExp(`^oci:bad: layer blob sha256:${layer} (is \\d+ bytes|does not match its digest: its content is sha256:[0-9a-f]{64})`));
+    await expect(verify(async (out, name) => writeCheckedArchive(await layoutSource(dir, 'v1', 'oci:bad'), out, name))).rejects.toThrow(new RegExp(`^oci:bad: layer blob sha256:${layer} (is \\d+ bytes|does not match its digest: its content is sha256:[0-9a-f]{64})`));
   });
 
   it('a blob that is a symlink, even to the same bytes, is not followed', async () => {
@@ -122,7 +132,7 @@ describe('OCI layouts, checked as they stream', () => {
       await rename(join(d, 'blobs', 'sha256', layer), outside);
       await symlink(outside, join(d, 'blobs', 'sha256', layer));
     });
-    await expect(verify((out, name) => verifyLayout(dir, 'v1', 'oci:sym', out, name))).rejects.toThrow(`oci:sym: blob sha256:${layer} is a symlink; slim reads only regular files inside the layout`);
+    await expect(verify(async (out, name) => writeCheckedArchive(await layoutSource(dir, 'v1', 'oci:sym'), out, name))).rejects.toThrow(`oci:sym: blob sha256:${layer} is a symlink; slim reads only regular files inside the layout`);
   });
 });
 

@@ -7,7 +7,8 @@ import type { ClosureResult } from '../../src/closure/closure.js';
 import { flatten } from '../../src/rootfs/flatten.js';
 import type { FileEntry } from '../../src/rootfs/entry.js';
 import { ContentSpool, type ContentReader } from '../../src/sources/content-spool.js';
-import { readImageArchive } from '../../src/sources/image-archive.js';
+import { openSource } from '../../src/sources/open-source.js';
+import { readImage } from '../../src/sources/read-image.js';
 import { sha256 } from '../../src/image/digest.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import { runImageRef } from '../../src/runtime/run-images.js';
@@ -86,7 +87,7 @@ async function pack(mem: MemoryRuntime, scope: Scope, round = 0, kept = KEPT) {
 async function engineImage(mem: MemoryRuntime, scope: Scope, ref: string) {
   const spool = await ContentSpool.create(await scope.tempDir('slim-steps-read-'));
   scope.defer('spool', () => spool.close());
-  const img = await readImageArchive(await mem.saveImage(ref, scope.signal), spool, ref);
+  const img = await readImage(await openSource({ kind: 'engine', ref }, { runtime: mem, scope }), spool);
   const files = Object.fromEntries(await Promise.all(img.index.sorted().filter((e) => e.kind === 'file').map(async (e) => [e.path, (await spool.read(e as FileEntry & { kind: 'file' })).toString()] as const)));
   return { img, paths: img.index.sorted().map((e) => e.path).filter((p) => p !== '/'), files };
 }

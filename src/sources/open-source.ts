@@ -1,0 +1,35 @@
+import { stat } from 'node:fs/promises';
+import { SlimError } from '../errors.js';
+import type { ImageInspect, Runtime } from '../runtime/runtime.js';
+import type { Scope } from '../runtime/scope.js';
+import { dockerArchiveSource } from './archive-source.js';
+import { engineSource } from './engine-source.js';
+import type { ImageSource } from './image-source.js';
+import { layoutSource } from './layout-source.js';
+import { ociArchiveSource } from './oci-archive-source.js';
+import { describeSource, type SourceRef } from './source-ref.js';
+
+export interface SourceDeps {
+  runtime: Runtime;
+  /** Holds the temp files a source needs (the engine's save, an unpacked oci-archive). */
+  scope: Scope;
+  /** An engine image as it was looked up: saved by this ID, its size what progress counts against. */
+  inspect?: ImageInspect;
+}
+
+/** The source for an input as `slim build`, `inspect` and `diff` take it; a file or layout that is not there fails here. */
+export async function openSource(ref: SourceRef, { runtime, scope, inspect }: SourceDeps): Promise<ImageSource> {
+  if (ref.kind === 'engine') return engineSource(ref.ref, runtime, scope, inspect);
+  const label = describeSource(ref);
+  if (ref.kind === 'oci') {
+    await mustExist(ref.dir);
+    return layoutSource(ref.dir, ref.tag, label);
+  }
+  await mustExist(ref.file);
+  if (ref.kind === 'docker-archive') return dockerArchiveSource(ref.file, label, { untrusted: true });
+  return ociArchiveSource(ref.file, ref.tag, label, scope);
+}
+
+export async function mustExist(p: string): Promise<void> {
+  if (!(await stat(p).then(() => true, () => false))) throw new SlimError(`${p} does not exist`, { code: 'SOURCE_NOT_FOUND' });
+}
