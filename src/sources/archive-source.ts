@@ -10,7 +10,7 @@ import { InternalError, SlimError, UnsafeImageError } from '../errors.js';
 import { joinInside, parentOf } from '../rootfs/safe-path.js';
 import { MAX_JSON, badArchive, metadataJson, missingPart } from './archive-meta.js';
 import { checkedStream, type ConfigBlob, type ImageSource, type LayerBlob } from './image-source.js';
-import { chooseManifest } from './oci-index.js';
+import { chooseManifest, parseIndex } from './oci-index.js';
 
 export interface ArchiveOptions {
   /** A file input: every blob whose name states a digest (`<hex>.json`, `blobs/sha256/<hex>`) must have it. */
@@ -96,7 +96,7 @@ async function findImage(readEntry: (n: string) => Promise<Buffer | undefined>, 
     throw new SlimError(`${label} is ${what}`, { code: 'BAD_ARCHIVE' });
   }
   const blobName = (d: string) => `blobs/${String(d).replace(':', '/')}`;
-  const m = await chooseManifest(indexRaw, opts.layout?.tag, label, async (desc, namedIn) => {
+  const m = await chooseManifest(parseIndex(indexRaw, label), opts.layout?.tag, label, async (desc, namedIn) => {
     const raw = await readEntry(blobName(desc.digest));
     if (!raw) throw missingPart(label, `blob ${desc.digest}`, namedIn);
     return raw;

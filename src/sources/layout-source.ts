@@ -6,7 +6,7 @@ import { sha256 } from '../image/digest.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
 import { MAX_JSON, metadataJson, missingPart, openRegular, readRegular } from './archive-meta.js';
 import { checkedStream, type ConfigBlob, type ImageSource, type LayerBlob } from './image-source.js';
-import { chooseManifest, type Desc } from './oci-index.js';
+import { chooseManifest, parseIndex, type Desc } from './oci-index.js';
 
 /**
  * An OCI image layout in a directory. Blobs are read only as regular files inside it, never
@@ -14,13 +14,13 @@ import { chooseManifest, type Desc } from './oci-index.js';
  * manifests and the config whole, a layer as it streams (its stream fails at its end).
  */
 export async function layoutSource(dir: string, tag: string | undefined, label: string): Promise<ImageSource> {
-  const indexRaw = await readRegular(join(dir, 'index.json'), 'index.json', label, () => new SlimError(`${label} is not an OCI image layout (no index.json)`, { code: 'BAD_ARCHIVE' }));
+  const index = parseIndex(await readRegular(join(dir, 'index.json'), 'index.json', label, () => new SlimError(`${label} is not an OCI image layout (no index.json)`, { code: 'BAD_ARCHIVE' })), label);
   for (const d of ['blobs', 'blobs/sha256']) {
     const st = await lstat(join(dir, d)).catch(() => undefined);
     if (!st) throw new SlimError(`${label} is not an OCI image layout (no ${d}/)`, { code: 'BAD_ARCHIVE' });
     if (!st.isDirectory()) throw new UnsafeImageError(`${label}: ${d} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; slim reads blobs only from inside the layout`);
   }
-  const manifest = await chooseManifest(indexRaw, tag, label, (desc, namedIn) => readBlob(dir, desc, 'manifest', label, namedIn));
+  const manifest = await chooseManifest(index, tag, label, (desc, namedIn) => readBlob(dir, desc, 'manifest', label, namedIn));
   const { namedIn } = manifest;
   let config: Promise<ConfigBlob> | undefined;
   let layers: Promise<LayerBlob[]> | undefined;

@@ -19,16 +19,20 @@ export interface ChosenManifest {
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
-/**
- * Walk an OCI index.json to the one image manifest slim reads: the one tagged `tag`, or the only
- * one; through nested indexes (a multi-platform image) to linux/amd64, or the first. `readBlob`
- * gives a blob's bytes, checked as its source checks them (a layout: a regular file matching
- * its digest; an archive: the entry of that name).
- */
-export async function chooseManifest(indexRaw: Buffer, tag: string | undefined, label: string, readBlob: (desc: Desc, namedIn: string) => Promise<Buffer>): Promise<ChosenManifest> {
-  const index = metadataJson<{ manifests?: Desc[] }>(indexRaw, label, 'index.json');
+/** index.json parsed: its manifests, when it lists any. */
+export function parseIndex(raw: Buffer, label: string): Desc[] {
+  const index = metadataJson<{ manifests?: Desc[] }>(raw, label, 'index.json');
   if (index.manifests !== undefined && !Array.isArray(index.manifests)) throw new SlimError(`${label}: index.json: "manifests" is not a list`, { code: 'BAD_ARCHIVE' });
-  const all = index.manifests ?? [];
+  return index.manifests ?? [];
+}
+
+/**
+ * Walk an OCI index (parseIndex) to the one image manifest slim reads: the one tagged `tag`, or
+ * the only one; through nested indexes (a multi-platform image) to linux/amd64, or the first.
+ * `readBlob` gives a blob's bytes, checked as its source checks them (a layout: a regular file
+ * matching its digest; an archive: the entry of that name).
+ */
+export async function chooseManifest(all: Desc[], tag: string | undefined, label: string, readBlob: (desc: Desc, namedIn: string) => Promise<Buffer>): Promise<ChosenManifest> {
   const chosen = tag ? all.filter((m) => m?.annotations?.[REF_NAME] === tag) : all;
   if (chosen.length !== 1) {
     const names = all.map((m) => m?.annotations?.[REF_NAME]).filter(Boolean);
