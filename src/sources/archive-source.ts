@@ -25,6 +25,9 @@ export interface Writing {
   to: FileHandle;
 }
 
+/** Reads of a megabyte: a layer's bytes go through the layer reader in a quarter of the steps of the default 64 KiB. */
+const CHUNK = 1 << 20;
+
 /** Where an entry's bytes are in the archive. */
 interface Located {
   offset: number;
@@ -37,7 +40,7 @@ interface Located {
  * open() is a fresh read of just that entry's bytes, so no layer is held or unpacked.
  */
 export async function dockerArchiveSource(file: string, label: string, opts: ArchiveOptions, writing?: Writing): Promise<ImageSource> {
-  const { entries, aliases } = await scan(writing?.bytes ?? createReadStream(file), label, writing?.to);
+  const { entries, aliases } = await scan(writing?.bytes ?? createReadStream(file, { highWaterMark: CHUNK }), label, writing?.to);
   const scanned = await stat(file);
   // docker save links a layer that two images share; a name resolves through those links once.
   const resolve = (n: string) => (entries.has(n) ? n : aliases.get(n) ?? n);
@@ -177,7 +180,7 @@ async function openRange(file: string, scanned: Stats, at: Located, label: strin
     await fh.close();
     return Readable.from([]);
   }
-  return fh.createReadStream({ start: at.offset, end: at.offset + at.size - 1, ...(signal ? { signal } : {}) });
+  return fh.createReadStream({ start: at.offset, end: at.offset + at.size - 1, highWaterMark: CHUNK, ...(signal ? { signal } : {}) });
 }
 
 const claimedDigest = (name: string): Digest | undefined => {

@@ -57,7 +57,8 @@ async function layerBlob(dir: string, desc: Desc, label: string, namedIn: string
       const { fh, size } = await sized();
       const refuse = (actual: Digest, bytes: number) =>
         bytes !== size ? new UnsafeImageError(`layer ${digest} of ${label} is ${bytes} bytes, not ${size}`) : actual !== digest ? new UnsafeImageError(`${label}: layer blob ${digest} does not match its digest: its content is ${actual}`) : undefined;
-      return checkedStream(fh.createReadStream(signal ? { signal } : {}), refuse);
+      // Reads of a megabyte, as for a docker-archive's layers (archive-source.ts).
+      return checkedStream(fh.createReadStream({ highWaterMark: 1 << 20, ...(signal ? { signal } : {}) }), refuse);
     },
   };
 }
