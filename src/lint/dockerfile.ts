@@ -25,6 +25,7 @@ export interface Stage {
   /** What findings call the stage: its name, or its 0-based index. */
   label: string;
   line: number;
+  endLine: number;
   base: BaseImage;
   /** Instructions after FROM, in order. */
   instructions: Instruction[];
@@ -88,7 +89,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
   for (const node of ast.getInstructions()) {
     const instr = toInstruction(node, lines, escape);
     if (node instanceof From) {
-      stages.push(toStage(node, stages, instr.line));
+      stages.push(toStage(node, stages, instr.line, instr.endLine));
     } else if (stages.length === 0) {
       // Before the first FROM only ARG is legal; anything else is kept out of the stages.
       if (instr.keyword === 'ARG') globalArgs.push(instr);
@@ -114,10 +115,10 @@ export function flagValue(instr: Instruction, name: string): string | null | und
   return instr.flags.find((f) => f.name === name)?.value;
 }
 
-function toStage(node: From, earlier: Stage[], line: number): Stage {
+function toStage(node: From, earlier: Stage[], line: number, endLine: number): Stage {
   const index = earlier.length;
   const name = node.getBuildStage()?.toLowerCase() ?? null;
-  return { index, name, label: name ?? String(index), line, base: baseImage(node, earlier), instructions: [] };
+  return { index, name, label: name ?? String(index), line, endLine, base: baseImage(node, earlier), instructions: [] };
 }
 
 function baseImage(node: From, earlier: Stage[]): BaseImage {

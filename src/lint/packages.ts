@@ -13,6 +13,8 @@ export interface PackageCommand {
   action: string;
   /** Non-option arguments after the action: package names, versions stripped. */
   packages: string[];
+  /** The same arguments as written, versions included. */
+  args: string[];
   options: string[];
 }
 
@@ -53,7 +55,7 @@ export function packageCommand(raw: Argv): PackageCommand | null {
     } else positional.push(w);
   }
   const [action = '', ...rest] = positional;
-  return { manager, action, packages: rest.map((p) => p.replace(/[=<>].*$/, '')), options };
+  return { manager, action, packages: rest.map((p) => p.replace(/[=<>~!].*$/, '')), args: rest, options };
 }
 
 const SYSTEM_INSTALL: Partial<Record<Manager, string[]>> = {

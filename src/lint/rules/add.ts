@@ -6,6 +6,7 @@ const adds = (df: ParsedDockerfile) => df.stages.flatMap((stage) => stage.instru
 
 export const addRemote: Rule = {
   id: 'SL013',
+  name: 'add-remote-without-checksum',
   severity: 'warning',
   description: 'ADD of a remote URL without a checksum: whatever the server returns goes into the image',
   fix: 'use ADD --checksum=sha256:… URL, or RUN curl -fsSL URL -o FILE && echo "SHA256  FILE" | sha256sum -c -',
@@ -19,9 +20,11 @@ const ARCHIVE = /\.(tar|tar\.(gz|bz2|xz|zst)|tgz|tbz2?|txz|tzst)$/i;
 
 export const addForCopy: Rule = {
   id: 'SL014',
+  name: 'add-instead-of-copy',
   severity: 'info',
   description: 'ADD where COPY suffices: ADD also unpacks archives and fetches URLs, COPY says what happens',
   fix: 'use COPY',
+  hadolint: ['DL3020'],
   check: (df) =>
     adds(df)
       .filter(({ instr }) => copyOperands(instr).sources.every((s) => !isUrl(s) && !ARCHIVE.test(s)))

@@ -22,6 +22,7 @@ function installsAfterBroadCopy(df: ParsedDockerfile): { stage: Stage; copy: Ins
 
 export const manifestsNotFirst: Rule = {
   id: 'SL001',
+  name: 'install-after-broad-copy',
   severity: 'warning',
   description: 'dependencies are installed after the whole context is copied, with no manifest-only COPY before it',
   fix: 'COPY only the manifests (package.json and its lock file, requirements.txt, go.mod/go.sum…), RUN the install, then COPY the source',
@@ -37,6 +38,7 @@ export const manifestsNotFirst: Rule = {
 
 export const broadCopyBeforeInstall: Rule = {
   id: 'SL002',
+  name: 'broad-copy-before-install',
   severity: 'warning',
   description: 'the whole context is copied before the dependency install, although the manifests were copied on their own',
   fix: 'move this COPY after the dependency install RUN',

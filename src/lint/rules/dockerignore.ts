@@ -3,10 +3,12 @@ import type { Rule } from './rule.js';
 
 export const noDockerignore: Rule = {
   id: 'SL010',
+  name: 'no-dockerignore',
   severity: 'warning',
   description: 'no .dockerignore: the whole directory (.git, node_modules, .env…) is sent to the builder and COPY . . takes it in',
   fix: 'add a .dockerignore next to the Dockerfile with at least .git, node_modules and .env',
-  check: (_df, ctx) => (ctx.dockerignore === null ? [{ line: 0, stage: null, message: 'no .dockerignore in the build context' }] : []),
+  check: (_df, ctx) =>
+    ctx.dockerignore === null ? [{ line: 0, stage: null, message: `no .dockerignore in the build context${ctx.dir !== undefined ? ` ${ctx.dir}` : ''}` }] : [],
 };
 
 const MUST_IGNORE: { name: string; probe: string }[] = [
@@ -34,6 +36,7 @@ export function dockerignoreExcludes(text: string, path: string): boolean {
 
 export const dockerignoreIncomplete: Rule = {
   id: 'SL011',
+  name: 'dockerignore-incomplete',
   severity: 'warning',
   description: '.dockerignore does not exclude .git, node_modules or .env',
   fix: 'add the missing entries to .dockerignore',

@@ -44,27 +44,32 @@ function removedPaths(run: Instruction, workdir: string): { shown: string; path:
     .filter((r) => r.path !== '/');
 }
 
-const overlaps = (a: string, b: string) => a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
+const within = (path: string, dir: string) => path === dir || path.startsWith(dir + '/');
+const overlaps = (a: string, b: string) => within(a, b) || within(b, a);
 
 export const deleteInLaterLayer: Rule = {
   id: 'SL015',
+  name: 'delete-in-later-layer',
   severity: 'warning',
   description: 'a RUN deletes what an earlier layer added: the bytes stay in that layer',
   fix: 'delete in the same RUN that creates the files, or build in a separate stage and COPY --from only what is needed',
   check: (df) => {
     const hits: Hit[] = [];
-    const created: { path: string; line: number }[] = [];
+    let created: { path: string; line: number }[] = [];
     let workdir = '/';
     for (const stage of shippedStages(df)) {
       for (const instr of stage.instructions) {
         workdir = nextWorkdir(instr, workdir);
         if (instr.keyword === 'RUN') {
-          const earlier = [...created];
-          for (const r of removedPaths(instr, workdir)) {
-            const origin = earlier.find((c) => overlaps(c.path, r.path));
+          const removed = removedPaths(instr, workdir);
+          for (const r of removed) {
+            const origin = created.find((c) => overlaps(c.path, r.path));
             if (origin) hits.push({ line: instr.line, stage: stage.label, message: `RUN removes ${r.shown}, which line ${origin.line} added to an earlier layer` });
           }
           created.push(...pathsCreatedBy(instr, workdir).map((path) => ({ path, line: instr.line })));
+          // What a RUN removes is gone from later layers' view, its own files included: a later RUN
+          // that removes the same path again (each RUN cleaning its own apt lists) wastes nothing.
+          created = created.filter((c) => !removed.some((r) => within(c.path, r.path)));
         } else if ((instr.keyword === 'COPY' || instr.keyword === 'ADD') && !copyOperands(instr).dest.includes('$')) {
           created.push({ path: absolute(copyOperands(instr).dest, workdir), line: instr.line });
         }

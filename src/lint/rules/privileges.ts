@@ -5,9 +5,11 @@ import type { Rule, Severity } from './rule.js';
 
 export const rootUser: Rule = {
   id: 'SL006',
+  name: 'runs-as-root',
   severity: 'warning',
   description: 'the final image runs as root',
   fix: 'create a user (or use a numeric uid such as 65532) and end the final stage with USER <name|uid>',
+  hadolint: ['DL3002'],
   check: (df) => {
     const chain = shippedStages(df);
     const final = chain[chain.length - 1];
@@ -17,7 +19,7 @@ export const rootUser: Rule = {
     if (!last) {
       // Distroless `:nonroot` images set a non-root USER in their config.
       if (chain.some((s) => /nonroot/.test(s.base.resolved ?? ''))) return [];
-      return [{ line: final.line, stage: final.label, message: `no USER in ${inStage(final)}, the final one: the container runs as root` }];
+      return [{ line: final.line, stage: final.label, hadolint: null, message: `no USER in ${inStage(final)}, the final one: the container runs as root` }];
     }
     const user = (last.words[0] ?? '').split(':')[0];
     return user === 'root' || user === '0'
@@ -32,6 +34,7 @@ const SECRET_REFERENCE = /_(FILE|PATH|DIR|URL)$/i;
 
 export const secretsInBuildArgs: Rule = {
   id: 'SL012',
+  name: 'secret-in-arg-or-env',
   severity: 'error',
   description: 'a secret passed as ARG or ENV: ENV stays in the image config, ARG in its build history',
   fix: 'pass it with RUN --mount=type=secret,id=NAME (docker build --secret id=NAME,…) and read /run/secrets/NAME',
@@ -56,9 +59,11 @@ export const secretsInBuildArgs: Rule = {
 
 export const sudoInRun: Rule = {
   id: 'SL018',
+  name: 'sudo-in-run',
   severity: 'warning',
   description: 'sudo in RUN: the build already runs as root until USER, and sudo left in the image is an escalation path',
   fix: 'drop sudo; switch with USER root … USER app around the step that needs root',
+  hadolint: ['DL3004'],
   check: (df) =>
     df.stages.flatMap((stage) =>
       runs(stage)

@@ -4,9 +4,11 @@ import type { Rule } from './rule.js';
 
 export const relativeWorkdir: Rule = {
   id: 'SL016',
+  name: 'relative-workdir',
   severity: 'warning',
   description: 'WORKDIR with a relative path depends on every WORKDIR before it',
   fix: 'use an absolute path: WORKDIR /app',
+  hadolint: ['DL3000'],
   check: (df) =>
     df.stages.flatMap((stage) =>
       stage.instructions
@@ -18,9 +20,11 @@ export const relativeWorkdir: Rule = {
 // A heredoc RUN is a script, where cd is ordinary; only a cd on the RUN line itself stands in for WORKDIR.
 export const cdInRun: Rule = {
   id: 'SL017',
+  name: 'cd-in-run',
   severity: 'info',
   description: 'cd in RUN instead of WORKDIR',
   fix: 'set the directory with WORKDIR /path',
+  hadolint: ['DL3003'],
   check: (df) =>
     df.stages.flatMap((stage) =>
       runs(stage)
