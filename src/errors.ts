@@ -6,6 +6,7 @@ export const ExitCode = {
   verifyFailed: 3,
   overBudget: 4,
   lintFindings: 5,
+  ciFailed: 6,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
