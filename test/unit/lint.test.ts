@@ -129,6 +129,7 @@ describe("the repository's fixtures", () => {
     'shell-job': ['SL010@0', 'SL006@1', 'SL008@1'],
     'static-bin': ['SL010@0', 'SL008@1', 'SL021@2', 'SL006@7', 'SL008@7', 'SL021@8'],
     'tz-job': ['SL010@0', 'SL006@1', 'SL008@1', 'SL021@2'],
+    'wasteful': ['SL010@0', 'SL006@1', 'SL008@1', 'SL015@5'],
     'writer-service': ['SL010@0', 'SL008@1', 'SL021@2'],
   };
   it('covers every fixture', () => {
