@@ -3,6 +3,8 @@ import type { Verdict } from '../verify/checks.js';
 import type { AccessRecord } from '../trace/record.js';
 import type { BuildReport, HardenReport } from '../report/report.js';
 import { largestRemoved } from '../report/removed.js';
+import { treeSizes } from '../report/tree-sizes.js';
+import type { PackageFiles } from '../packages/types.js';
 import type { Budget } from './budget.js';
 import type { Baseline } from './verify-step.js';
 import type { Packed } from './pack-step.js';
@@ -31,6 +33,8 @@ export interface BuildOutcome {
   engineRef: string | null;
   sbom: { packages: number; file?: string };
   clock: PhaseClock;
+  /** The original's package database's files, for the report's sizes by package. */
+  packageFiles?: PackageFiles;
 }
 
 /** The report of a build, from its steps' outcomes alone. */
@@ -53,6 +57,7 @@ export function buildReport(o: BuildOutcome): BuildReport {
     probe: { backend: o.trace.backend, records: o.records.length, distinctPaths: new Set(o.records.map((r) => r.path)).size, skippedLines: o.trace.skippedLines, check: o.trace.summary },
     closure: { kept: o.closure.selection.size, byReason: o.closure.selection.countByFirstReason(), presets: o.closure.presets, packages: o.closure.packages, excluded: o.closure.excluded, warnings: o.closure.warnings },
     removed: { largestDirs: largestRemoved(img.index, o.closure.selection) },
+    sizes: treeSizes(img.index, o.closure.selection, o.packageFiles ?? null),
     verify: {
       original: 'pass',
       slim: o.verdict.passed ? 'pass' : 'fail',

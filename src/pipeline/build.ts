@@ -88,7 +88,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const report = buildReport({
     input: opts.image, opened, trace, records: last.records, closure: last.closed.closure, baseline, verdict: final, repair: last.repair, harden,
     packed: { ...last.packed, built, layer: built.layer }, size, budget: { ...opts.budget, broken }, written: listing(sinks, built), engineRef: toEngine ? output.name : null,
-    sbom: { packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) }, clock,
+    sbom: { packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) }, clock, packageFiles: packages.files,
   });
   if (sinks.length) {
     const evidence = opts.registry.attach && sinks.some((s) => s.kind === 'registry') ? { ...(await evidenceOf(report, last.records, harden?.seccompProfile)), sbom: { title: 'sbom.cdx.json', mediaType: FileType.sbom, data: Buffer.from(JSON.stringify(sbom.bom, null, 2) + '\n') } } : undefined;

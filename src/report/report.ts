@@ -1,6 +1,7 @@
 import type { ProbeBackend } from '../probe/run-probe.js';
 import type { CheckComparison } from '../verify/checks.js';
 import type { RemovedDir } from './removed.js';
+import type { TreeSizes } from './tree-sizes.js';
 import type { Pushed } from '../registry/push.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
@@ -54,6 +55,8 @@ export interface BuildReport {
   };
   /** Where the removed bytes were. */
   removed: { largestDirs: RemovedDir[] };
+  /** The original's bytes by directory (to `depth`) and by package, kept and removed: what --html draws as treemaps. */
+  sizes?: TreeSizes;
   verify: {
     original: CheckStatus;
     slim: CheckStatus;
