@@ -35,6 +35,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--min-reduction <ratio>', 'fail (exit 4) when the slim image is less than RATIO times smaller, e.g. 5')
     .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
     .option('--report <file>', 'write the JSON report to this file')
+    .option('--html <file>', 'write the report as one self-contained HTML page (treemap of kept and removed bytes, checks, repair, hardening, timings)')
     .option('--sbom <file>', 'write a CycloneDX SBOM of the slim image (default: next to --report, as <report>.sbom.cdx.json)')
     .action(async (imageArg: string | undefined, _flags: BuildFlags & GlobalFlags, self: Command) => {
       // The config file fills in before run(): its run-id, quiet and verbose count too. Its errors surface inside.
@@ -59,6 +60,11 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         const report = await build(opts, ctx);
         const json = JSON.stringify(report, null, 2);
         if (flags.report) await writeFile(flags.report, json + '\n');
+        const { html } = flags as { html?: string };
+        if (html) {
+          const [{ renderBuildHtml }, { writeHtml }] = await Promise.all([import('../../report/html/build.js'), import('../../report/write-html.js')]);
+          await writeHtml(html, renderBuildHtml(report));
+        }
         if (flags.json) process.stdout.write(json + '\n');
         if (!flags.quiet || report.status !== 'ok') process.stderr.write(renderText(report) + '\n');
         return report.status === 'ok' ? ExitCode.ok : report.status === 'over-budget' ? ExitCode.overBudget : ExitCode.verifyFailed;

@@ -9,6 +9,7 @@ interface DiffFlags {
   by?: 'dir' | 'package';
   depth: string;
   top: string;
+  html?: string;
 }
 
 export function diffCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
@@ -20,12 +21,17 @@ export function diffCommand(run: (action: (ctx: CommandContext) => Promise<numbe
     .addOption(new Option('--by <grouping>', 'show only this grouping (default: both)').choices(['dir', 'package']))
     .option('--depth <n>', 'directory depth of the groups', '3')
     .option('--top <n>', 'how many groups to print', '20')
+    .option('--html <file>', 'also write the report as one self-contained HTML page (treemaps and bars of the directories and packages that differ)')
     .action(async (a: string, b: string, flags: DiffFlags & GlobalFlags) => {
       await run(async (ctx) => {
         const depth = count('--depth', flags.depth);
         const top = count('--top', flags.top);
         const { diffFromEngine } = await import('../../inspect/run.js');
         const report = await diffFromEngine(a, b, ctx, { by: flags.by ?? 'both', depth });
+        if (flags.html) {
+          const [{ renderDiffHtml }, { writeHtml }] = await Promise.all([import('../../report/html/diff.js'), import('../../report/write-html.js')]);
+          await writeHtml(flags.html, renderDiffHtml(report));
+        }
         process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderDiff(report, { top }));
         return ExitCode.ok;
       }, flags);
