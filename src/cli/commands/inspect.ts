@@ -2,27 +2,40 @@ import { Command } from 'commander';
 import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { renderInspect } from '../../inspect/render.js';
+import { CI_RULES, CI_RULE_NAMES, ciRulesFromOptions, type CiOptions } from '../../inspect/ci-rules.js';
 
-interface InspectFlags {
+interface InspectFlags extends CiOptions {
   json?: boolean;
   top: string;
 }
 
 export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
-  return new Command('inspect')
+  const cmd = new Command('inspect')
     .description("show where an image's bytes are: layers with their instructions, bytes wasted on files later layers hid, largest directories, packages, shells, compilers, setuid files")
     .argument('<image>', 'image in the engine (or docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG])')
     .option('--json', 'print the report (slim.inspect/v1) as JSON')
     .option('--top <n>', 'how many wasted files to list', '10')
+    .option('--ci', `check the image against rules, as dive --ci does: exit ${ExitCode.ciFailed} when one fails`)
+    .option('--ci-config <file>', "rules in dive's .dive-ci format (default: ./.dive-ci when present)")
     .action(async (image: string, flags: InspectFlags & GlobalFlags) => {
       await run(async (ctx) => {
         const top = count('--top', flags.top);
+        const gate = ciRulesFromOptions(flags);
         const { inspectFromEngine } = await import('../../inspect/run.js');
         const report = await inspectFromEngine(image, ctx, { top });
-        process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report, { top }));
-        return ExitCode.ok;
+        if (!gate) {
+          process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report, { top }));
+          return ExitCode.ok;
+        }
+        const { evaluateCi, renderCi } = await import('../../inspect/ci-gate.js');
+        const ci = evaluateCi(report, gate.rules, gate.file);
+        process.stdout.write(flags.json ? JSON.stringify({ ...report, ci }, null, 2) + '\n' : renderInspect(report, { top }) + '\n' + renderCi(ci));
+        return ci.pass ? ExitCode.ok : ExitCode.ciFailed;
       }, flags);
     });
+  const kinds = { ratio: 'ratio', size: 'size', count: 'n' } as const;
+  for (const name of CI_RULE_NAMES) cmd.option(`${CI_RULES[name].flag} <${kinds[CI_RULES[name].kind]}>`, `--ci: ${CI_RULES[name].help}; or disabled`);
+  return cmd;
 }
 
 export function count(flag: string, v: string): number {
