@@ -53,7 +53,7 @@ export async function dockerArchiveSource(file: string, label: string, opts: Arc
     if (opts.untrusted) namedDigest(resolve(n), sha256(raw), label);
     return raw;
   };
-  const { configName, layerNames, namedIn } = await findImage(readEntry, label, opts);
+  const { configName, layerNames, namedIn } = await imageParts(readEntry, label, opts);
   let config: Promise<ConfigBlob> | undefined;
   const readConfig = async (): Promise<ConfigBlob> => {
     const raw = await readEntry(configName);
@@ -84,7 +84,7 @@ export async function dockerArchiveSource(file: string, label: string, opts: Arc
 }
 
 /** The image's config and layers by their names in the archive, and the file that named them. */
-async function findImage(readEntry: (n: string) => Promise<Buffer | undefined>, label: string, opts: ArchiveOptions): Promise<{ configName: string; layerNames: string[]; namedIn: string }> {
+async function imageParts(readEntry: (n: string) => Promise<Buffer | undefined>, label: string, opts: ArchiveOptions): Promise<{ configName: string; layerNames: string[]; namedIn: string }> {
   const manifestRaw = await readEntry('manifest.json');
   if (manifestRaw) {
     const list = metadataJson<{ Config?: string; Layers?: string[] }[]>(manifestRaw, label, 'manifest.json');
