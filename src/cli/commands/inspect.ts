@@ -7,6 +7,7 @@ import { CI_RULES, CI_RULE_NAMES, ciRulesFromOptions, type CiOptions } from '../
 interface InspectFlags extends CiOptions {
   json?: boolean;
   top: string;
+  html?: string;
 }
 
 export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
@@ -15,6 +16,7 @@ export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<nu
     .argument('<image>', 'image in the engine (or docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG])')
     .option('--json', 'print the report (slim.inspect/v1) as JSON')
     .option('--top <n>', 'how many wasted files to list', '10')
+    .option('--html <file>', 'also write the report as one self-contained HTML page (layers, wasted files, a treemap of the largest directories)')
     .option('--ci', `check the image against rules, as dive --ci does: exit ${ExitCode.ciFailed} when one fails`)
     .option('--ci-config <file>', "rules in dive's .dive-ci format (default: ./.dive-ci when present)")
     .action(async (image: string, flags: InspectFlags & GlobalFlags) => {
@@ -23,6 +25,10 @@ export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<nu
         const gate = ciRulesFromOptions(flags);
         const { inspectFromEngine } = await import('../../inspect/run.js');
         const report = await inspectFromEngine(image, ctx, { top });
+        if (flags.html) {
+          const [{ renderInspectHtml }, { writeHtml }] = await Promise.all([import('../../report/html/inspect.js'), import('../../report/write-html.js')]);
+          await writeHtml(flags.html, renderInspectHtml(report));
+        }
         if (!gate) {
           process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report, { top }));
           return ExitCode.ok;
