@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need_pkgs=""
-for pair in docker.io:dockerd debootstrap:debootstrap zstd:zstd skopeo:skopeo umoci:umoci docker-registry:docker-registry curl:curl binutils:readelf libcap2-bin:setcap apache2-utils:htpasswd openssl:openssl; do
+for pair in docker.io:dockerd chromium:chromium debootstrap:debootstrap zstd:zstd skopeo:skopeo umoci:umoci docker-registry:docker-registry curl:curl binutils:readelf libcap2-bin:setcap apache2-utils:htpasswd openssl:openssl; do
   pkg=${pair%%:*}; bin=${pair#*:}
   command -v "$bin" >/dev/null 2>&1 || need_pkgs="$need_pkgs $pkg"
 done
