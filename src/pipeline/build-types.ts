@@ -5,8 +5,8 @@ import type { RunSettings } from '../runtime/run-settings.js';
 import type { Check } from '../verify/checks.js';
 import type { Budget } from './budget.js';
 import type { PresetName } from '../closure/presets.js';
-import type { ContentSpool } from '../sources/content-spool.js';
-import type { ReadImage } from '../sources/image-archive.js';
+import type { ContentReader } from '../sources/content-spool.js';
+import type { ReadImage } from '../sources/read-image.js';
 import type { ProbeBackend } from '../probe/run-probe.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import type { AccessRecord } from '../trace/record.js';
@@ -54,7 +54,8 @@ export interface BuildDeps {
 export interface OpenedImage {
   inspect: ImageInspect;
   img: ReadImage;
-  spool: ContentSpool;
+  /** Every file's bytes, read from where the read put them. */
+  spool: ContentReader;
   tmp: string;
   readSeconds: number;
 }

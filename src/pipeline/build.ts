@@ -9,7 +9,7 @@ import { listing, publish as publishImage, wantsGzip } from '../sinks/publish.js
 import { compressed } from './pack-step.js';
 import { FileType } from '../registry/artifact.js';
 import type { BuildDeps, BuildOptions } from './build-types.js';
-import { engineRefFor, openImage } from './read-step.js';
+import { openImage } from './read-step.js';
 import { probeBaseline, traceImage, writeTrace } from './trace-step.js';
 import { closeOver, closurePolicy } from './closure-step.js';
 import { readPackageDatabase } from '../packages/database.js';
@@ -31,7 +31,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const clock = new PhaseClock();
   const output = outputNameOf(opts);
 
-  const opened = await clock.time('read', async () => openImage(await engineRefFor(opts.image, deps), deps));
+  const opened = await clock.time('read', async () => openImage(opts.image, deps));
   const { inspect, img } = opened;
   const config = img.config.config ?? {};
   const plan = verifyPlanOf(opts.verifyCheck, opts.settings, config);

@@ -41,16 +41,6 @@ export async function openImage(image: string, { runtime, log, scope }: BuildDep
   return { inspect, img, spool, tmp, readSeconds };
 }
 
-/** The engine reference of the input: as given, or the ID of the image loaded from a file or OCI layout. */
-export async function engineRefFor(image: string, { runtime, log, scope }: BuildDeps): Promise<string> {
-  const ref = parseSourceRef(image);
-  if (ref.kind === 'engine') return ref.ref;
-  await runtime.ping();
-  log.step(`loading ${image} into the engine, where it is probed and verified`);
-  const source = await openSource(ref, { runtime, scope });
-  return readThenClose(source, () => loadSource(source, runtime, scope));
-}
-
 async function readThenClose<T>(source: ImageSource, work: () => Promise<T>): Promise<T> {
   try {
     return await work();

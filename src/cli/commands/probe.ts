@@ -14,9 +14,9 @@ export function probeCommand(run: (action: (ctx: CommandContext) => Promise<numb
       await run(async (ctx) => {
         if (!flags.traceOut) throw new UsageError('slim probe needs --trace-out FILE');
         const opts = toBuildOptions(image, { ...flags, include: [], output: [] });
-        const { engineRefFor, openImage } = await import('../../pipeline/read-step.js');
+        const { openImage } = await import('../../pipeline/read-step.js');
         const { traceImage } = await import('../../pipeline/trace-step.js');
-        const opened = await openImage(await engineRefFor(image, ctx), ctx);
+        const opened = await openImage(image, ctx);
         const trace = await traceImage(opened, opts, ctx);
         const summary = {
           image,
