@@ -9,8 +9,8 @@ import { listing, publish as publishImage, wantsGzip } from '../sinks/publish.js
 import { compressed } from './pack-step.js';
 import { FileType } from '../registry/artifact.js';
 import type { BuildDeps, BuildOptions } from './build-types.js';
-import { openImage } from './read-step.js';
-import { probeBaseline, traceImage, writeTrace } from './trace-step.js';
+import { startReading } from './read-step.js';
+import { probeBaseline, subjectWhileReading, traceImage, writeTrace } from './trace-step.js';
 import { closeOver, closurePolicy } from './closure-step.js';
 import { readPackageDatabase } from '../packages/database.js';
 import { packAndLoad } from './pack-step.js';
@@ -31,27 +31,39 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const clock = new PhaseClock();
   const output = outputNameOf(opts);
 
-  const opened = await clock.time('read', async () => openImage(opts.image, deps));
-  const { inspect, img } = opened;
-  const config = img.config.config ?? {};
-  const plan = verifyPlanOf(opts.verifyCheck, opts.settings, config);
+  // The probe does not wait for the read: it needs the image in the engine and its user, which
+  // the engine can tell. What the trace executed is checked against the read once both are done.
+  const reading = await startReading(opts.image, deps);
+  const reads = clock.time('read', () => reading.opened);
+  // Awaited after the probe; a failed read is reported then, not as an unhandled rejection meanwhile.
+  reads.catch(() => {});
+  const inspect = await reading.inspect;
+  const plan = verifyPlanOf(opts.verifyCheck, opts.settings, inspect.config);
+  const subject = subjectWhileReading(inspect, reading.opened, deps);
 
   // Full verification checks of their own (--verify-*): their baseline run on the original goes
   // under the probe, so the first slim image already holds what they touch, not only what the
-  // light probe check did.
-  // Without them, the probe runs the verification check itself: its run stands in for the baseline.
+  // light probe check did. Without them, the probe runs the verification check itself: its run
+  // stands in for the baseline.
   const sameChecks = opts.verifyCheck === opts.check;
-  const { trace, records, probedRun } = await clock.time('probe', async () => {
-    const trace = await traceImage(opened, opts, deps, sameChecks ? plan : undefined);
-    const probed = !sameChecks && !opts.traceIn ? await probeBaseline(opened, plan.check, plan.ports, deps, opts) : undefined;
+  const probing = clock.time('probe', async () => {
+    const trace = await traceImage(subject, opts, deps, sameChecks ? plan : undefined);
+    const probed = !sameChecks && !opts.traceIn ? await probeBaseline(subject, plan.check, plan.ports, deps, opts) : undefined;
     if (probed && opts.traceOut) await writeTrace(opts.traceOut, [...trace.records, ...probed.records]);
     return { trace, probedRun: probed?.run ?? (sameChecks ? trace.run : undefined), records: [...trace.records, ...(probed?.records ?? [])] };
   });
+  // A failed probe waits for the read to end, so that nothing is still writing when the scope cleans up.
+  const { trace, records, probedRun } = await probing.catch(async (err: unknown) => {
+    await reads.catch(() => {});
+    throw err;
+  });
+  const opened = await reads;
+  const config = opened.img.config.config ?? {};
 
   const policy = closurePolicy(opts, opened, opts.settings);
   // Read once: the closure's package rules and the SBOM both use it.
   const { packages, closed } = await clock.time('closure', async () => {
-    const packages = await readPackageDatabase(img.index, opened.spool);
+    const packages = await readPackageDatabase(opened.img.index, opened.spool);
     return { packages, closed: await closeOver(opened, policy, records, [], Boolean(opts.harden), packages) };
   });
   for (const w of closed.closure.warnings) log.warn(w);

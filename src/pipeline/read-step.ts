@@ -1,5 +1,4 @@
 import { InternalError, SlimError } from '../errors.js';
-import type { Digest } from '../image/types.js';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import type { Scope } from '../runtime/scope.js';
 import { ContentSpool } from '../sources/content-spool.js';
@@ -10,12 +9,19 @@ import { readImage, type ReadImage } from '../sources/read-image.js';
 import { parseSourceRef } from '../sources/source-ref.js';
 import type { BuildDeps, OpenedImage } from './build-types.js';
 
+/** A read under way: the image is in the engine (and can run) before slim has read all of it. */
+export interface Reading {
+  /** At once for an image in the engine; once loaded for a file input. */
+  inspect: Promise<ImageInspect>;
+  opened: Promise<OpenedImage>;
+}
+
 /**
- * Read the input of a build into a spool. An image in the engine is saved and read; a file input
- * (docker-archive, OCI layout or archive) is read from the file itself and, at the same time,
- * loaded into the engine, where its containers run: `image` may be either, as the user gave it.
+ * Start reading the input of a build into a spool. An image in the engine is saved and read; a
+ * file input (docker-archive, OCI layout or archive) is read from the file itself and, at the same
+ * time, loaded into the engine, where its containers run: `image` may be either, as the user gave it.
  */
-export async function openImage(image: string, { runtime, log, scope }: BuildDeps): Promise<OpenedImage> {
+export async function startReading(image: string, { runtime, log, scope }: BuildDeps): Promise<Reading> {
   const ref = parseSourceRef(image);
   await runtime.ping();
   let found: ImageInspect | undefined;
@@ -33,37 +39,49 @@ export async function openImage(image: string, { runtime, log, scope }: BuildDep
   const spool = await ContentSpool.create(tmp);
   scope.defer('content spool', () => spool.close());
   const source = await openSource(ref, { runtime, scope, ...(found ? { inspect: found } : {}) });
-  const { id, img } = await readThenClose(source, async () => (found ? { id: found.id, img: await readImage(source, spool, { signal: scope.signal }) } : readAndLoad(source, spool, runtime, scope)));
-  const inspect = found ?? (await runtime.inspectImage(id));
-  if (!inspect) throw new InternalError(`${image}: the engine has no image ${id} after loading it`);
-  const readSeconds = (Date.now() - t) / 1000;
-  log.info(`${img.index.stats().files} files in ${img.layerCount} layers, read in ${readSeconds.toFixed(1)}s`);
-  return { inspect, img, spool, tmp, readSeconds };
+  const both = found ? { loaded: Promise.resolve(found), read: readImage(source, spool, { signal: scope.signal }) } : readAndLoad(source, spool, runtime, scope);
+  const read = both.read.finally(() => source.close?.());
+  const opened = Promise.all([both.loaded, read]).then(([inspect, img]): OpenedImage => {
+    const readSeconds = (Date.now() - t) / 1000;
+    log.info(`${img.index.stats().files} files in ${img.layerCount} layers, read in ${readSeconds.toFixed(1)}s`);
+    return { inspect, img, spool, tmp, readSeconds };
+  });
+  // Awaited by the caller, maybe one after the other: neither is left unhandled meanwhile.
+  both.loaded.catch(() => {});
+  opened.catch(() => {});
+  return { inspect: both.loaded, opened };
 }
 
-async function readThenClose<T>(source: ImageSource, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } finally {
-    await source.close?.();
-  }
+/** Read the input of a build into a spool (see startReading). */
+export async function openImage(image: string, deps: BuildDeps): Promise<OpenedImage> {
+  return (await startReading(image, deps)).opened;
 }
 
 /**
  * Both walks of one source at once: slim's read into the spool and the engine's load, each
- * checking what it streams. The first failure is the one reported, and it stops the other.
+ * checking what it streams. The first failure is the one reported by both, and it stops the other.
  */
-async function readAndLoad(source: ImageSource, spool: ContentSpool, runtime: Runtime, scope: Scope): Promise<{ id: Digest; img: ReadImage }> {
+function readAndLoad(source: ImageSource, spool: ContentSpool, runtime: Runtime, scope: Scope): { loaded: Promise<ImageInspect>; read: Promise<ReadImage> } {
   const failures: unknown[] = [];
   const stop = new AbortController();
   const signal = AbortSignal.any([scope.signal, stop.signal]);
   const fail = (err: unknown): never => {
     failures.push(err);
     stop.abort(err);
-    throw err;
+    throw failures[0];
   };
-  const [loaded, read] = await Promise.allSettled([loadSource(source, runtime, scope, signal).catch(fail), readImage(source, spool, { signal }).catch(fail)]);
-  if (loaded.status === 'rejected' || read.status === 'rejected') throw failures[0];
-  if (read.value.configDigest !== loaded.value) throw new InternalError(`${source.label}: read config ${read.value.configDigest}, loaded ${loaded.value}`);
-  return { id: loaded.value, img: read.value };
+  const id = loadSource(source, runtime, scope, signal).catch(fail);
+  const read = readImage(source, spool, { signal }).catch(fail);
+  const loaded = id.then(async (loadedId) => {
+    const inspect = await runtime.inspectImage(loadedId);
+    if (!inspect) throw new InternalError(`${source.label}: the engine has no image ${loadedId} after loading it`);
+    return inspect;
+  });
+  const checked = Promise.all([id, read]).then(([loadedId, img]) => {
+    if (img.configDigest !== loadedId) throw new InternalError(`${source.label}: read config ${img.configDigest}, loaded ${loadedId}`);
+    return img;
+  });
+  id.catch(() => {});
+  read.catch(() => {});
+  return { loaded, read: checked };
 }

@@ -11,11 +11,38 @@ import { runProbe } from '../probe/run-probe.js';
 import type { AccessRecord } from '../trace/record.js';
 import { parseTraceText, serialiseRecord } from '../trace/jsonl.js';
 import type { BuildDeps, BuildOptions, OpenedImage, TraceResult } from './build-types.js';
+import type { ImageInspect } from '../runtime/runtime.js';
+import type { RunSettings } from '../runtime/run-settings.js';
+import type { FileIndex } from '../rootfs/file-index.js';
+import type { Identity } from '../closure/users.js';
+import { identityFromEngine } from '../probe/engine-identity.js';
+
+/** What a probe run needs of the image: it can start before slim has read the image. */
+export interface ProbeSubject {
+  inspect: ImageInspect;
+  identity(settings: RunSettings): Promise<Identity>;
+  /** The image's files, for what the trace shows was executed (awaited only after the run). */
+  index: FileIndex | Promise<FileIndex>;
+}
+
+/** The image as read. */
+export function subjectOf(opened: OpenedImage): ProbeSubject {
+  return { inspect: opened.inspect, identity: (settings) => identityOf(opened, settings), index: opened.img.index };
+}
+
+/** The image while it is read: its user resolved through the engine, or from the read when the engine's copy cannot say. */
+export function subjectWhileReading(inspect: ImageInspect, opened: Promise<OpenedImage>, { runtime, scope }: BuildDeps): ProbeSubject {
+  return {
+    inspect,
+    identity: async (settings) => (await identityFromEngine(runtime, scope, inspect.id, settings.user ?? inspect.config.User)) ?? identityOf(await opened, settings),
+    index: opened.then((o) => o.img.index),
+  };
+}
 
 /** The trace: from a file given with --trace, or from a probe run whose check must pass. */
-export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut'>, { runtime, log, scope }: BuildDeps, given?: { check: Check; ports: number[] }): Promise<TraceResult> {
-  const { img, inspect } = opened;
-  const config = img.config.config ?? {};
+export async function traceImage(subject: ProbeSubject, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut'>, { runtime, log, scope }: BuildDeps, given?: { check: Check; ports: number[] }): Promise<TraceResult> {
+  const { inspect } = subject;
+  const config = inspect.config;
   const settings = opts.settings;
   let result: TraceResult;
   if (opts.traceIn) {
@@ -27,10 +54,10 @@ export async function traceImage(opened: OpenedImage, opts: Pick<BuildOptions, '
     result = { records, backend: 'trace-file', summary: `trace from ${opts.traceIn}`, skippedLines: badLines };
   } else {
     commandOf(config, settings);
-    const identity = await identityOf(opened, settings);
+    const identity = await subject.identity(settings);
     const { check, ports } = given ?? withPorts(opts.check, Object.keys(config.ExposedPorts ?? {}), settings.publish);
     log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(check)})`);
-    const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, index: img.index }));
+    const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, index: subject.index }));
     if (!probe.run.passed) throw probeFailure(check, probe.run);
     log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
     result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, run: { ...probe.run, health: probe.health }, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
@@ -48,13 +75,13 @@ export async function writeTrace(file: string, records: AccessRecord[]): Promise
  * baseline the slim image is compared with, its trace goes into the closure. A probe run that
  * fails where a plain one would pass must not stop the build: then the plain run is the baseline.
  */
-export async function probeBaseline(opened: OpenedImage, check: Check, ports: number[], deps: BuildDeps, opts: BuildOptions): Promise<{ run: Checked; records: AccessRecord[] } | undefined> {
+export async function probeBaseline(subject: ProbeSubject, check: Check, ports: number[], deps: BuildDeps, opts: BuildOptions): Promise<{ run: Checked; records: AccessRecord[] } | undefined> {
   const { runtime, scope, log } = deps;
-  const config = opened.img.config.config ?? {};
-  const identity = await identityOf(opened, opts.settings);
+  const config = subject.inspect.config;
+  const identity = await subject.identity(opts.settings);
   log.step(`verifying the original under the probe (${describeCheck(check)}): the slim image holds what these checks touch`);
   const probe = await withOwnMounts(deps, opts.settings, 'probe', (own) =>
-    runProbe({ runtime, scope, log, image: opened.inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, round: 'verify', index: opened.img.index }),
+    runProbe({ runtime, scope, log, image: subject.inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, round: 'verify', index: subject.index }),
   );
   if (!probe.run.passed) {
     log.warn(`the verification checks did not pass on the original under the probe (${probe.run.summary}); running them without it`);

@@ -60,11 +60,11 @@ export async function runProbe(args: {
   expected?: ReadonlyMap<string, number>;
   ports?: number[];
   /** The image's files: an exec of a setuid/setgid/file-capability file in the trace repeats the run exactly. */
-  index?: FileIndex;
+  index?: FileIndex | Promise<FileIndex>;
 }): Promise<ProbeResult> {
   const first = await probeOnce(args, false);
   if (!args.index || first.backend === 'fanotify' || args.mode === 'syscalls') return first;
-  const raised = privilegedExecs(args.index, first.records);
+  const raised = privilegedExecs(await args.index, first.records);
   if (raised.length === 0) return first;
   args.log.info(`the app executed ${raised.slice(0, 3).join(', ')}${raised.length > 3 ? ', …' : ''}, which raise privileges at exec; probing again without strace's seccomp filter, whose no_new_privs stops that`);
   return probeOnce({ ...args, backend: first.backend, round: `${args.round ?? ''}x` }, true);

@@ -15,9 +15,9 @@ export function probeCommand(run: (action: (ctx: CommandContext) => Promise<numb
         if (!flags.traceOut) throw new UsageError('slim probe needs --trace-out FILE');
         const opts = toBuildOptions(image, { ...flags, include: [], output: [] });
         const { openImage } = await import('../../pipeline/read-step.js');
-        const { traceImage } = await import('../../pipeline/trace-step.js');
+        const { subjectOf, traceImage } = await import('../../pipeline/trace-step.js');
         const opened = await openImage(image, ctx);
-        const trace = await traceImage(opened, opts, ctx);
+        const trace = await traceImage(subjectOf(opened), opts, ctx);
         const summary = {
           image,
           backend: trace.backend,
