@@ -52,7 +52,7 @@ export function buildReport(o: BuildOutcome): BuildReport {
     status: !o.verdict.passed ? 'verify-failed' : o.budget.broken.length ? 'over-budget' : 'ok',
     budget: o.budget,
     input: { ref: o.input, id: inspect.id, size: inspect.size, files: inputFiles, layers: img.layerCount },
-    output: { ref: o.engineRef, written: o.written, id: slimId, digest: built.manifestDigest, size: o.size, files: outFiles, entries: plan.entries.length, layerSize: layer.size },
+    output: { ref: o.engineRef, written: o.written, id: slimId, digest: built.manifestDigest, size: o.size, files: outFiles, entries: plan.entries.length, layerSize: layer.size, layerMediaType: layer.mediaType },
     reduction: { sizeRatio: inspect.size / Math.max(1, o.size), filesRatio: inputFiles / Math.max(1, outFiles) },
     probe: { backend: o.trace.backend, records: o.records.length, distinctPaths: new Set(o.records.map((r) => r.path)).size, skippedLines: o.trace.skippedLines, check: o.trace.summary },
     closure: { kept: o.closure.selection.size, byReason: o.closure.selection.countByFirstReason(), presets: o.closure.presets, packages: o.closure.packages, excluded: o.closure.excluded, warnings: o.closure.warnings },

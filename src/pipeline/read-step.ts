@@ -38,9 +38,11 @@ export async function startReading(image: string, { runtime, log, scope }: Build
   const tmp = await scope.tempDir();
   const spool = await ContentSpool.create(tmp);
   scope.defer('content spool', () => spool.close());
-  const source = await openSource(ref, { runtime, scope, ...(found ? { inspect: found } : {}) });
-  const both = found ? { loaded: Promise.resolve(found), read: readImage(source, spool, { signal: scope.signal }) } : readAndLoad(source, spool, runtime, scope);
-  const read = both.read.finally(() => source.close?.());
+  // Not awaited here: saving an engine image is most of its read, and the probe need not wait for it.
+  const sourcing = openSource(ref, { runtime, scope, ...(found ? { inspect: found } : {}) });
+  const walks = sourcing.then((source) => ({ source, ...(found ? { loaded: Promise.resolve(found), read: readImage(source, spool, { signal: scope.signal }) } : readAndLoad(source, spool, runtime, scope)) }));
+  const both = { loaded: found ? Promise.resolve(found) : walks.then((w) => w.loaded), read: walks.then((w) => w.read.finally(() => w.source.close?.())) };
+  const read = both.read;
   const opened = Promise.all([both.loaded, read]).then(([inspect, img]): OpenedImage => {
     const readSeconds = (Date.now() - t) / 1000;
     log.info(`${img.index.stats().files} files in ${img.layerCount} layers, read in ${readSeconds.toFixed(1)}s`);
@@ -48,6 +50,7 @@ export async function startReading(image: string, { runtime, log, scope }: Build
   });
   // Awaited by the caller, maybe one after the other: neither is left unhandled meanwhile.
   both.loaded.catch(() => {});
+  read.catch(() => {});
   opened.catch(() => {});
   return { inspect: both.loaded, opened };
 }

@@ -37,6 +37,8 @@ export interface BuildReport {
     files: number;
     entries: number;
     layerSize: number;
+    /** The layer as written: a plain tar for the engine alone, gzip when an output travels. */
+    layerMediaType: string;
     /** Registry pushes: `HOST/REPO:TAG@DIGEST`, blob outcomes and the attached artifacts (absent from the attached copy of this report). */
     pushed?: Pushed[];
   };
@@ -92,7 +94,7 @@ export function renderText(r: BuildReport): string {
   const lines = [
     '',
     `slim ${r.status === 'ok' ? 'built' : r.status === 'over-budget' ? 'built, but OVER BUDGET:' : 'FAILED to verify'} ${r.output.ref ?? r.output.pushed?.[0]?.ref.replace(/@sha256:.*$/, '') ?? r.output.id.slice(7, 19)} from ${r.input.ref}`,
-    `  size     ${formatBytes(r.input.size).padStart(9)} → ${formatBytes(r.output.size).padStart(9)}   (${r.reduction.sizeRatio.toFixed(1)}x smaller; layer ${formatBytes(r.output.layerSize)} gzip)`,
+    `  size     ${formatBytes(r.input.size).padStart(9)} → ${formatBytes(r.output.size).padStart(9)}   (${r.reduction.sizeRatio.toFixed(1)}x smaller; layer ${formatBytes(r.output.layerSize)} ${r.output.layerMediaType.endsWith('+gzip') ? 'gzip' : 'tar'})`,
     `  files    ${String(r.input.files).padStart(9)} → ${String(r.output.files).padStart(9)}   (${r.reduction.filesRatio.toFixed(1)}x fewer)`,
     `  removed  ${r.removed.largestDirs.slice(0, 5).map((d) => `${d.path} ${formatBytes(d.bytes)}`).join(', ') || 'nothing'}`,
     `  probe    ${r.probe.backend}, ${r.probe.distinctPaths} distinct paths seen; check: ${r.probe.check}`,

@@ -29,7 +29,7 @@ function report(): BuildReport {
     status: 'verify-failed',
     budget: { broken: [] },
     input: { ref: `app:${HOSTILE}`, id: `sha256:${'e'.repeat(64)}`, size: 100_000, files: 5, layers: 2 },
-    output: { ref: null, written: [], id: `sha256:${'f'.repeat(64)}`, digest: `sha256:${'d'.repeat(64)}`, size: 24_000, files: 3, entries: 7, layerSize: 9000 },
+    output: { ref: null, written: [], id: `sha256:${'f'.repeat(64)}`, digest: `sha256:${'d'.repeat(64)}`, size: 24_000, files: 3, entries: 7, layerSize: 9000, layerMediaType: 'application/vnd.oci.image.layer.v1.tar' },
     reduction: { sizeRatio: 4.2, filesRatio: 1.7 },
     probe: { backend: 'strace', records: 40, distinctPaths: 12, skippedLines: 0, check: `GET ${HOSTILE}` },
     closure: { kept: 7, byReason: { traced: 3, parent: 3, 'elf-needed': 1 }, presets: { certs: 2 }, packages: [], excluded: 0, warnings: [`${HOSTILE} not found`] },

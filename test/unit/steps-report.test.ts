@@ -68,7 +68,7 @@ describe('buildReport', () => {
     const r = buildReport(outcome());
     expect(r.status).toBe('ok');
     expect(r.input).toEqual({ ref: 'app:1', id: `sha256:${'e'.repeat(64)}`, size: 100_000_000, files: 5, layers: 3 });
-    expect(r.output).toEqual({ ref: 'app:slim', written: ['docker:app:slim'], id: built.configDigest, digest: built.manifestDigest, size: 10_000_000, files: 3, entries: 5, layerSize: 1234 });
+    expect(r.output).toEqual({ ref: 'app:slim', written: ['docker:app:slim'], id: built.configDigest, digest: built.manifestDigest, size: 10_000_000, files: 3, entries: 5, layerSize: 1234, layerMediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
     expect(r.reduction).toEqual({ sizeRatio: 10, filesRatio: 5 / 3 });
     expect(r.probe).toEqual({ backend: 'strace', records: 3, distinctPaths: 2, skippedLines: 2, check: 'job exited 0' });
     expect(r.closure).toEqual({ kept: 5, byReason: { traced: 3, parent: 2 }, presets: { certs: 1 }, packages: [], excluded: 1, warnings: ['libmissing.so.1 not found'] });
