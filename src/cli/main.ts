@@ -2,7 +2,7 @@
 import { takeEarlySignals } from './early-signals.js';
 import { Command } from 'commander';
 import { createLogger } from '../log.js';
-import { ExitCode, InternalError, InterruptedError, SlimError } from '../errors.js';
+import { ExitCode, InternalError, InterruptedError, SlimError, UsageError } from '../errors.js';
 import { shortenMessage } from '../util/elide.js';
 import { Scope } from '../runtime/scope.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
@@ -14,6 +14,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { diffCommand } from './commands/diff.js';
 import { attachmentsCommand } from './commands/attachments.js';
 import type { CommandContext, GlobalFlags } from './context.js';
+import { commandPath, usageLines } from './usage.js';
 
 /** The one place that prints errors and sets the exit code. */
 async function runAction(action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags): Promise<void> {
@@ -64,7 +65,8 @@ function shorten(msg: string, verbose: boolean): string {
 function report(err: unknown, verbose: boolean): number {
   if (err instanceof SlimError) {
     process.stderr.write(`slim: error: ${shorten(err.message, verbose)}\n`);
-    if (err.hint) process.stderr.write(`slim: hint: ${shorten(err.hint, verbose)}\n`);
+    const hint = err.hint ?? (err instanceof UsageError ? `${running} --help lists the options` : undefined);
+    if (hint) process.stderr.write(`slim: hint: ${shorten(hint, verbose)}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
     return err.exitCode;
   }
@@ -75,12 +77,18 @@ function report(err: unknown, verbose: boolean): number {
   return ExitCode.error;
 }
 
+/** The command whose action runs, for the pointer to its help under a usage error of slim's own. */
+let running = 'slim';
+
 const program = new Command('slim')
   .description('Make a minimal, hardened image from a bloated one, from evidence of what the app uses.')
   .version(SLIM_VERSION)
   .option('-q, --quiet', 'print only warnings and errors')
   .option('--verbose', 'print debug output and stack traces')
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .hook('preAction', (_self, action) => {
+    running = commandPath(action);
+  });
 
 const withGlobals = (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => runAction(action, { ...program.opts(), ...flags });
 program.addCommand(buildCommand(withGlobals));
@@ -91,9 +99,14 @@ program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
 
 // Commander's own errors (a missing argument, an unknown option, a bad choice) are usage errors:
-// exit 2 like slim's. Commands added with addCommand do not inherit the program's settings.
+// exit 2 with one line and a pointer to the help, like slim's. Commands added with addCommand do
+// not inherit the program's settings. A bare `slim` still prints the help, which is its answer.
 for (const cmd of [program, ...program.commands]) {
-  cmd.showHelpAfterError().exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.usage));
+  cmd.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} }).exitOverride((err) => {
+    if (err.exitCode === 0) process.exit(0);
+    if (err.code !== 'commander.help') process.stderr.write(usageLines(err.code, err.message, commandPath(cmd)).join('\n') + '\n');
+    process.exit(ExitCode.usage);
+  });
 }
 
 await program.parseAsync(process.argv);
