@@ -32,10 +32,13 @@ export function subjectOf(opened: OpenedImage): ProbeSubject {
 
 /** The image while it is read: its user resolved through the engine, or from the read when the engine's copy cannot say. */
 export function subjectWhileReading(inspect: ImageInspect, opened: Promise<OpenedImage>, { runtime, scope }: BuildDeps): ProbeSubject {
+  const index = opened.then((o) => o.img.index);
+  // Awaited only after a probe run that needs it; a failed read is reported by the build, not here.
+  index.catch(() => {});
   return {
     inspect,
     identity: async (settings) => (await identityFromEngine(runtime, scope, inspect.id, settings.user ?? inspect.config.User)) ?? identityOf(await opened, settings),
-    index: opened.then((o) => o.img.index),
+    index,
   };
 }
 
