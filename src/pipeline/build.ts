@@ -24,11 +24,11 @@ import { PhaseClock } from './phase-clock.js';
 
 /**
  * The build, as its steps: read, probe, closure, pack, verify, repair, harden, publish. Each step
- * lives in its own module; this is the order they run in and what each hands the next.
+ * lives in its own module; this is the order they run in and what each hands the next. The caller
+ * may hand in the clock: a build that fails has no report, and the caller tells the timings so far.
  */
-export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildReport> {
+export async function build(opts: BuildOptions, deps: BuildDeps, clock = new PhaseClock()): Promise<BuildReport> {
   const { runtime, log, scope } = deps;
-  const clock = new PhaseClock();
   const output = outputNameOf(opts);
 
   // The probe does not wait for the read: it needs the image in the engine and its user, which

@@ -1,3 +1,4 @@
+import { ExitCode, SlimError } from '../errors.js';
 import type { ProbeBackend } from '../probe/run-probe.js';
 import type { CheckComparison } from '../verify/checks.js';
 import type { RemovedDir } from './removed.js';
@@ -79,6 +80,36 @@ export interface BuildReport {
   /** --harden's steps; null without --harden. */
   harden: HardenReport | null;
   timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; push?: number; total: number };
+}
+
+/**
+ * What --json and --report FILE get when the build stops with an error instead of a result: the
+ * error as slim prints it, and what the build had done by then.
+ */
+export interface BuildErrorReport {
+  schema: 'slim.report/v1';
+  status: 'error';
+  error: { code: string; message: string; hint: string | null; exitCode: number };
+  /** null when the build stopped before it knew its image (no IMAGE given). */
+  input: { ref: string | null };
+  /** Seconds in each phase that ran (the one that failed included), and in all. */
+  timings: Partial<Record<keyof Omit<BuildReport['timings'], 'total'>, number>> & { total: number };
+}
+
+export function errorReport(ref: string | null, err: unknown, timings: BuildErrorReport['timings']): BuildErrorReport {
+  const slim = err instanceof SlimError ? err : undefined;
+  return {
+    schema: 'slim.report/v1',
+    status: 'error',
+    error: {
+      code: slim?.code ?? 'INTERNAL',
+      message: err instanceof Error ? err.message : String(err),
+      hint: slim?.hint ?? null,
+      exitCode: slim?.exitCode ?? ExitCode.error,
+    },
+    input: { ref },
+    timings,
+  };
 }
 
 /** Decimal units, as `docker images` prints sizes. */

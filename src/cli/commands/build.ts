@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
@@ -6,6 +5,7 @@ import { ExitCode, UsageError } from '../../errors.js';
 import { applyConfigFile } from '../config-file.js';
 import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
+import { reportingFailures } from '../build-outputs.js';
 
 export function buildCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('build')
@@ -33,7 +33,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--seccomp-out <file>', 'where --harden writes the seccomp profile (default: next to --report, else ./slim.seccomp.json)')
     .option('--max-size <size>', 'fail (exit 4) when the slim image is larger, e.g. 50MB, 1.5GiB; nothing is published')
     .option('--min-reduction <ratio>', 'fail (exit 4) when the slim image is less than RATIO times smaller, e.g. 5')
-    .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
+    .option('--json', 'print the report as JSON on stdout, an error report when the build fails (progress stays on stderr)')
     .option('--report <file>', 'write the JSON report to this file')
     .option('--html <file>', 'write the report as one self-contained HTML page (treemap of kept and removed bytes, checks, repair, hardening, timings)')
     .option('--sbom <file>', 'write a CycloneDX SBOM of the slim image (default: next to --report, as <report>.sbom.cdx.json)')
@@ -46,10 +46,11 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         config = err as Error;
       }
       const flags = self.opts() as BuildFlags & GlobalFlags;
-      await run(async (ctx) => {
+      await run(reportingFailures(flags, async (ctx, failure) => {
         if (config instanceof Error) throw config;
         if (config.file) ctx.log.info(`options from ${config.file}`);
         const image = imageArg ?? config.image;
+        await failure.begin(image ?? null);
         if (!image) throw new UsageError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)');
         const opts = toBuildOptions(image, flags);
         const { build } = await import('../../pipeline/build.js');
@@ -57,9 +58,9 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         // Before the engine is touched: a registry output that cannot take the push fails now, not after the build.
         await checkRegistries(opts.outputs.flatMap((o) => (o.kind === 'registry' ? [o.ref] : [])), opts.registry, ctx.log, ctx.scope.signal);
         const { renderText } = await import('../../report/report.js');
-        const report = await build(opts, ctx);
+        const report = await build(opts, ctx, failure.clock);
         const json = JSON.stringify(report, null, 2);
-        if (flags.report) await writeFile(flags.report, json + '\n');
+        if (flags.report) await failure.writeReport(json);
         const { html } = flags as { html?: string };
         if (html) {
           const [{ renderBuildHtml }, { writeHtml }] = await Promise.all([import('../../report/html/build.js'), import('../../report/write-html.js')]);
@@ -68,6 +69,6 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         if (flags.json) process.stdout.write(json + '\n');
         if (!flags.quiet || report.status !== 'ok') process.stderr.write(renderText(report) + '\n');
         return report.status === 'ok' ? ExitCode.ok : report.status === 'over-budget' ? ExitCode.overBudget : ExitCode.verifyFailed;
-      }, flags);
+      }), flags);
     });
 }
