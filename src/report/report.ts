@@ -120,11 +120,29 @@ export function formatBytes(n: number): string {
   return `${n} B`;
 }
 
+/** The slim image as the summary names it: its tag, else where it was pushed, else its short id. */
+export function outputName(r: BuildReport): string {
+  return r.output.ref ?? r.output.pushed?.[0]?.ref.replace(/@sha256:.*$/, '') ?? r.output.id.slice(7, 19);
+}
+
+/** What -q prints of a build that ran to its end: one line, whatever happened. */
+export function quietLine(r: BuildReport): string {
+  const ratio = r.reduction.sizeRatio;
+  const sizes = `${formatBytes(r.input.size)} → ${formatBytes(r.output.size)}, ${ratio >= 10 ? Math.round(ratio) : ratio.toFixed(1)}x`;
+  const took = `in ${r.timings.total.toFixed(1)} s`;
+  if (r.status === 'ok') return `slim: built ${outputName(r)} (${sizes}) ${took}`;
+  if (r.status === 'over-budget') return `slim: built ${outputName(r)} (${sizes}) ${took}, but over budget: ${r.budget.broken.join('; ')}; nothing written or tagged`;
+  const failed = r.verify.checks.filter((c) => c.slim === 'fail');
+  const why = failed.length ? failed.map((c) => `${c.name}: ${c.detail}`).join('; ') : r.verify.details.slim;
+  const repaired = r.repair.rounds ? ` after ${r.repair.rounds} repair round${r.repair.rounds === 1 ? '' : 's'}` : '';
+  return `slim: FAILED to verify the slim image of ${r.input.ref}${repaired} (${took}): ${why}`;
+}
+
 export function renderText(r: BuildReport): string {
   const t = r.timings;
   const lines = [
     '',
-    `slim ${r.status === 'ok' ? 'built' : r.status === 'over-budget' ? 'built, but OVER BUDGET:' : 'FAILED to verify'} ${r.output.ref ?? r.output.pushed?.[0]?.ref.replace(/@sha256:.*$/, '') ?? r.output.id.slice(7, 19)} from ${r.input.ref}`,
+    `slim ${r.status === 'ok' ? 'built' : r.status === 'over-budget' ? 'built, but OVER BUDGET:' : 'FAILED to verify'} ${outputName(r)} from ${r.input.ref}`,
     `  size     ${formatBytes(r.input.size).padStart(9)} → ${formatBytes(r.output.size).padStart(9)}   (${r.reduction.sizeRatio.toFixed(1)}x smaller; layer ${formatBytes(r.output.layerSize)} ${r.output.layerMediaType.endsWith('+gzip') ? 'gzip' : 'tar'})`,
     `  files    ${String(r.input.files).padStart(9)} → ${String(r.output.files).padStart(9)}   (${r.reduction.filesRatio.toFixed(1)}x fewer)`,
     `  removed  ${r.removed.largestDirs.slice(0, 5).map((d) => `${d.path} ${formatBytes(d.bytes)}`).join(', ') || 'nothing'}`,

@@ -57,7 +57,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         const { checkRegistries } = await import('../../pipeline/publish.js');
         // Before the engine is touched: a registry output that cannot take the push fails now, not after the build.
         await checkRegistries(opts.outputs.flatMap((o) => (o.kind === 'registry' ? [o.ref] : [])), opts.registry, ctx.log, ctx.scope.signal);
-        const { renderText } = await import('../../report/report.js');
+        const { quietLine, renderText } = await import('../../report/report.js');
         const report = await build(opts, ctx, failure.clock);
         const json = JSON.stringify(report, null, 2);
         if (flags.report) await failure.writeReport(json);
@@ -67,7 +67,9 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
           await writeHtml(html, renderBuildHtml(report));
         }
         if (flags.json) process.stdout.write(json + '\n');
-        if (!flags.quiet || report.status !== 'ok') process.stderr.write(renderText(report) + '\n');
+        // -q is the program's flag: the command's own options do not hold it.
+        const { quiet } = self.optsWithGlobals<GlobalFlags>();
+        process.stderr.write((quiet ? quietLine(report) : renderText(report)) + '\n');
         return report.status === 'ok' ? ExitCode.ok : report.status === 'over-budget' ? ExitCode.overBudget : ExitCode.verifyFailed;
       }), flags);
     });
