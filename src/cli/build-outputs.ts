@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { SlimError, UsageError } from '../errors.js';
 import { PhaseClock, type Phase } from '../pipeline/phase-clock.js';
 import { errorReport } from '../report/report.js';
+import { appendStepSummary } from '../report/step-summary.js';
 import type { CommandContext } from './context.js';
 
 const PHASES: Phase[] = ['read', 'probe', 'closure', 'pack', 'verify', 'repair'];
@@ -38,8 +39,9 @@ export async function writeReport(file: string, json: string): Promise<void> {
 }
 
 /**
- * Runs a build action so that its failure still gives --json and --report FILE a report: the
- * error and the timings so far. The error itself goes on to be printed and to set the exit code.
+ * Runs a build action so that its failure still gives --json, --report FILE and the job summary
+ * a report: the error and the timings so far. The error itself goes on to be printed and to set
+ * the exit code.
  */
 export function reportingFailures<T extends { json?: boolean; report?: string }>(flags: T, action: (ctx: CommandContext, failure: Failure) => Promise<number>): (ctx: CommandContext) => Promise<number> {
   return async (ctx) => {
@@ -70,9 +72,11 @@ export function reportingFailures<T extends { json?: boolean; report?: string }>
       const reason: unknown = ctx.scope.signal.aborted && ctx.scope.signal.reason instanceof SlimError ? ctx.scope.signal.reason : err;
       const ran = PHASES.filter((p) => failure.clock.seconds(p) > 0);
       const timings = { ...Object.fromEntries(ran.map((p) => [p, failure.clock.seconds(p)])), total: failure.clock.total() };
-      const json = JSON.stringify(errorReport(failure.ref, reason, timings), null, 2);
+      const report = errorReport(failure.ref, reason, timings);
+      const json = JSON.stringify(report, null, 2);
       if (flags.json) process.stdout.write(json + '\n');
       await toFile(json).catch((e: unknown) => ctx.log.warn((e as Error).message));
+      await appendStepSummary(report, process.env, ctx.log.warn);
       throw err;
     }
   };

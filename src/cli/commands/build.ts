@@ -6,6 +6,7 @@ import { applyConfigFile } from '../config-file.js';
 import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
 import { reportingFailures } from '../build-outputs.js';
+import { appendStepSummary } from '../../report/step-summary.js';
 
 export function buildCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('build')
@@ -67,6 +68,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
           await writeHtml(html, renderBuildHtml(report));
         }
         if (flags.json) process.stdout.write(json + '\n');
+        await appendStepSummary(report, process.env, ctx.log.warn);
         // -q is the program's flag: the command's own options do not hold it.
         const { quiet } = self.optsWithGlobals<GlobalFlags>();
         process.stderr.write((quiet ? quietLine(report) : renderText(report)) + '\n');
