@@ -4,7 +4,9 @@ import type { Scope } from '../runtime/scope.js';
 import type { FileEntry, ImagePath } from '../rootfs/entry.js';
 import type { FileIndex } from '../rootfs/file-index.js';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
+import { registryOpener, type RegistryInputOptions } from '../registry/registry-source.js';
 import { ContentSpool, type ContentReader } from '../sources/content-spool.js';
+import type { ImageSource } from '../sources/image-source.js';
 import { mustExist, openSource } from '../sources/open-source.js';
 import { readImage, type ReadImage } from '../sources/read-image.js';
 import { parseSourceRef, type FileSource } from '../sources/source-ref.js';
@@ -29,14 +31,21 @@ export interface FoundImage {
   inspect?: ImageInspect;
   /** An image in a file or OCI layout, read without the engine. */
   file?: FileSource;
+  /** An image in a registry, its manifest already fetched: read without the engine. */
+  source?: ImageSource;
 }
 
 /**
  * Find an image by the references `slim build` accepts. Only an image in the engine needs the
- * engine; files and OCI layouts are read directly (readFromEngine), checked as a load would check them.
+ * engine; files, OCI layouts and registry images are read directly (readFromEngine), checked as a
+ * load would check them. A registry image's manifest is fetched here, so a wrong name fails at once.
  */
-export async function findImage(image: string, { runtime }: Pick<EngineDeps, 'runtime'>): Promise<FoundImage> {
+export async function findImage(image: string, { runtime, log, scope }: EngineDeps, registry: RegistryInputOptions = {}): Promise<FoundImage> {
   const source = parseSourceRef(image);
+  if (source.kind === 'registry') {
+    const opener = registryOpener({ ...registry, signal: scope.signal, onRetry: (what, n, why) => log.warn(`${what} failed (${why}); retry ${n}`) });
+    return { image, source: await openSource(source, { runtime, scope, registry: opener }) };
+  }
   if (source.kind !== 'engine') {
     await mustExist(source.kind === 'oci' ? source.dir : source.file);
     return { image, file: source };
@@ -48,14 +57,14 @@ export async function findImage(image: string, { runtime }: Pick<EngineDeps, 'ru
   return { image, inspect };
 }
 
-/** Read an image the way `slim build` does (docker save, or the file itself), streamed into a spool in a temp dir the scope removes. */
+/** Read an image the way `slim build` does (docker save, the file itself, or the registry), streamed into a spool in a temp dir the scope removes. */
 export async function readFromEngine(found: FoundImage, { runtime, log, scope }: EngineDeps, opts: { keepLayers?: boolean } = {}): Promise<ReadFromEngine> {
   const { image, inspect, file } = found;
-  if (!file && !inspect) throw new InternalError(`${image}: found neither in the engine nor in a file`);
+  if (!file && !inspect && !found.source) throw new InternalError(`${image}: found neither in the engine nor in a file`);
   const spool = await ContentSpool.create(await scope.tempDir());
   scope.defer('content spool', () => spool.close());
   log.step(inspect ? `reading ${image} (${inspect.id.slice(7, 19)})` : `reading ${image}`);
-  const source = await openSource(file ?? { kind: 'engine', ref: image }, { runtime, scope, ...(inspect ? { inspect } : {}) });
+  const source = found.source ?? (await openSource(file ?? { kind: 'engine', ref: image }, { runtime, scope, ...(inspect ? { inspect } : {}) }));
   try {
     const img = await readImage(source, spool, { ...opts, signal: scope.signal });
     // The ID of a file input is the sha256 of its config's bytes, as the engine would give it.

@@ -13,6 +13,7 @@ import type { AccessRecord } from '../trace/record.js';
 import type { Checked } from './verify-run.js';
 import type { OutputRef } from '../sinks/output.js';
 import type { RegistryOptions } from '../sinks/registry-sink.js';
+import type { Platform } from '../registry/platform.js';
 
 /** The types the build steps share: one module, so that the steps import none of each other in a circle. */
 export interface BuildOptions {
@@ -40,6 +41,8 @@ export interface BuildOptions {
   /** Where the verified image goes; the engine is always where it is verified. */
   outputs: OutputRef[];
   registry: RegistryOptions;
+  /** The image of a `registry:` input's index to read (--platform); the host's when not given. */
+  platform?: Platform;
   /** Where the CycloneDX SBOM of the slim image is written (it is attached when pushing either way). */
   sbomOut?: string;
 }

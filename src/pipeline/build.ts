@@ -4,6 +4,7 @@ import { describeCheck } from '../verify/checks.js';
 import { defaultOutputName, parseImageName } from '../image/reference.js';
 import type { BuildReport } from '../report/report.js';
 import { parseSourceRef } from '../sources/source-ref.js';
+import { engineName } from '../registry/registry-source.js';
 import { sinksFor } from '../sinks/sinks-for.js';
 import { listing, publish as publishImage, wantsGzip } from '../sinks/publish.js';
 import { compressed } from './pack-step.js';
@@ -33,7 +34,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
 
   // The probe does not wait for the read: it needs the image in the engine and its user, which
   // the engine can tell. What the trace executed is checked against the read once both are done.
-  const reading = await startReading(opts.image, deps);
+  const reading = await startReading(opts.image, deps, { insecure: opts.registry.insecure, ...(opts.platform ? { platform: opts.platform } : {}) });
   const reads = clock.time('read', () => reading.opened);
   // Awaited after the probe; a failed read is reported then, not as an unhandled rejection meanwhile.
   reads.catch(() => {});
@@ -117,13 +118,17 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
   return report;
 }
 
-/** The slim image's name: --tag, or the input's name with a -slim tag; a file input has no name to take. */
+/**
+ * The slim image's name: --tag, or the input's name with a -slim tag (a registry input's as
+ * `docker pull` names it); a file input has no name to take.
+ */
 function outputNameOf(opts: BuildOptions): { name: string } {
   const source = parseSourceRef(opts.image);
-  if (source.kind !== 'engine' && !opts.tag && opts.outputs.some((o) => o.kind === 'docker')) {
+  const named = source.kind === 'engine' ? source.ref : source.kind === 'registry' ? engineName(source.ref) : undefined;
+  if (!named && !opts.tag && opts.outputs.some((o) => o.kind === 'docker')) {
     throw new UsageError(`give --tag: ${opts.image} is not in the engine, so slim cannot name the slim image after it`);
   }
-  const name = opts.tag ?? defaultOutputName(source.kind === 'engine' ? source.ref : 'slim:latest');
+  const name = opts.tag ?? defaultOutputName(named ?? 'slim:latest');
   const out = parseImageName(name);
   if (out.digest) throw new UsageError(`--tag ${name} must not carry a digest`);
   return { name };

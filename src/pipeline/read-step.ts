@@ -1,4 +1,5 @@
 import { InternalError, SlimError } from '../errors.js';
+import { registryOpener, type RegistryInputOptions } from '../registry/registry-source.js';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import type { Scope } from '../runtime/scope.js';
 import { ContentSpool } from '../sources/content-spool.js';
@@ -18,10 +19,11 @@ export interface Reading {
 
 /**
  * Start reading the input of a build into a spool. An image in the engine is saved and read; a
- * file input (docker-archive, OCI layout or archive) is read from the file itself and, at the same
- * time, loaded into the engine, where its containers run: `image` may be either, as the user gave it.
+ * file input (docker-archive, OCI layout or archive) or a registry input is read from where it is
+ * and, at the same time, loaded into the engine, where its containers run: `image` may be any, as
+ * the user gave it.
  */
-export async function startReading(image: string, { runtime, log, scope }: BuildDeps): Promise<Reading> {
+export async function startReading(image: string, { runtime, log, scope }: BuildDeps, input: RegistryInputOptions = {}): Promise<Reading> {
   const ref = parseSourceRef(image);
   await runtime.ping();
   let found: ImageInspect | undefined;
@@ -39,7 +41,8 @@ export async function startReading(image: string, { runtime, log, scope }: Build
   const spool = await ContentSpool.create(tmp);
   scope.defer('content spool', () => spool.close());
   // Not awaited here: saving an engine image is most of its read, and the probe need not wait for it.
-  const sourcing = openSource(ref, { runtime, scope, ...(found ? { inspect: found } : {}) });
+  const registry = registryOpener({ ...input, signal: scope.signal, onRetry: (what, n, why) => log.warn(`${what} failed (${why}); retry ${n}`) });
+  const sourcing = openSource(ref, { runtime, scope, registry, ...(found ? { inspect: found } : {}) });
   const walks = sourcing.then((source) => ({ source, ...(found ? { loaded: Promise.resolve(found), read: readImage(source, spool, { signal: scope.signal }) } : readAndLoad(source, spool, runtime, scope)) }));
   const both = { loaded: found ? Promise.resolve(found) : walks.then((w) => w.loaded), read: walks.then((w) => w.read.finally(() => w.source.close?.())) };
   const read = both.read;
@@ -56,8 +59,8 @@ export async function startReading(image: string, { runtime, log, scope }: Build
 }
 
 /** Read the input of a build into a spool (see startReading). */
-export async function openImage(image: string, deps: BuildDeps): Promise<OpenedImage> {
-  return (await startReading(image, deps)).opened;
+export async function openImage(image: string, deps: BuildDeps, input: RegistryInputOptions = {}): Promise<OpenedImage> {
+  return (await startReading(image, deps, input)).opened;
 }
 
 /**

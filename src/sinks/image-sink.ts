@@ -2,10 +2,10 @@ import type { Logger } from '../log.js';
 import type { BuiltImage } from '../pack/image-builder.js';
 import type { ArtifactFile } from '../registry/artifact.js';
 import type { Pushed } from '../registry/push.js';
-import type { SourceRef } from '../sources/source-ref.js';
+import type { FileSource } from '../sources/source-ref.js';
 
 /** A file or layout: the transports an input can come from, written with the same grammar. */
-export type FileOutputRef = Exclude<SourceRef, { kind: 'engine' }>;
+export type FileOutputRef = FileSource;
 
 /** What a pushed image carries with it; the engine and files have nowhere to put it. */
 export interface Evidence {

@@ -17,7 +17,7 @@ export function parseOutputRef(s: string): OutputRef {
   if (registry) return { kind: 'registry', ref: parseRegistryRef(registry[1]!) };
   // What the source grammar takes for an engine image is no output: the engine is written `docker`.
   const file = parseSourceRef(s);
-  if (file.kind === 'engine') {
+  if (file.kind === 'engine' || file.kind === 'registry') {
     throw new UsageError(`unknown --output "${s}"`, { hint: 'use docker, registry:HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE' });
   }
   return file;

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { SlimError } from '../errors.js';
+import { InternalError, SlimError } from '../errors.js';
 import type { ImageInspect, Runtime } from '../runtime/runtime.js';
 import type { Scope } from '../runtime/scope.js';
 import { dockerArchiveSource } from './archive-source.js';
@@ -15,12 +15,21 @@ export interface SourceDeps {
   scope: Scope;
   /** An engine image as it was looked up: saved by this ID, its size what progress counts against. */
   inspect?: ImageInspect;
+  /** Opens a `registry:` input: the registry client is a layer above sources, so the caller brings it. */
+  registry?: RegistryOpener;
 }
 
-/** The source for an input as `slim build`, `inspect` and `diff` take it; a file or layout that is not there fails here. */
-export async function openSource(ref: SourceRef, { runtime, scope, inspect }: SourceDeps): Promise<ImageSource> {
+/** The source for HOST/REPO[:TAG|@DIGEST], its errors starting with `label`. */
+export type RegistryOpener = (ref: string, label: string) => Promise<ImageSource>;
+
+/** The source for an input as `slim build`, `inspect` and `diff` take it; a file or layout that is not there, or an image not in its registry, fails here. */
+export async function openSource(ref: SourceRef, { runtime, scope, inspect, registry }: SourceDeps): Promise<ImageSource> {
   if (ref.kind === 'engine') return engineSource(ref.ref, runtime, scope, inspect);
   const label = describeSource(ref);
+  if (ref.kind === 'registry') {
+    if (!registry) throw new InternalError(`${label}: no registry client was given to read it`);
+    return registry(ref.ref, label);
+  }
   if (ref.kind === 'oci') {
     await mustExist(ref.dir);
     return layoutSource(ref.dir, ref.tag, label);

@@ -7,11 +7,12 @@ import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
 import { reportingFailures } from '../build-outputs.js';
 import { appendStepSummary } from '../../report/step-summary.js';
+import { platformOption, registryInputOf } from './registry-input.js';
 
 export function buildCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('build')
     .description('run IMAGE under a probe, keep only the files it needs, and load a verified scratch-based image')
-    .argument('[image]', 'image in the engine, e.g. myapp:1.4 (or `image:` in the config file)')
+    .argument('[image]', 'image in the engine, e.g. myapp:1.4, or registry:HOST/REPO[:TAG|@DIGEST], docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG] (or `image:` in the config file)')
     .option('--config <file>', 'read options from this YAML file (default: ./slim.yaml if present); flags given here win')
     .option('-t, --tag <ref>', 'name of the slim image (default: IMAGE\'s repository, tag <tag>-slim)');
   return addRunOptions(cmd)
@@ -22,7 +23,8 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--keep-packages', 'keep every dpkg/apk package that owns a kept file whole: bigger, safer')
     .option('-o, --output <dest>', 'where the verified image goes: docker (default), registry:HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE (repeatable)', collect, [])
     .option('--no-attach', 'push the image without its report, trace, seccomp profile and SBOM attached')
-    .option('--insecure-registry <host>', 'speak plain HTTP to this registry host (loopback hosts always are) (repeatable)', collect, [])
+    .option('--insecure-registry <host>', 'speak plain HTTP to this registry host, for outputs and a registry: input (loopback hosts always are) (repeatable)', collect, [])
+    .addOption(platformOption())
     .option('--verify-smoke <cmd>', 'smoke command for verification only (replaces the probe\'s checks there)')
     .option('--verify-http-probe <request>', 'HTTP request for verification only (repeatable)', collect, [])
     .option('--verify-http-spec <file>', 'HTTP spec file for verification only (repeatable)', collect, [])
@@ -53,7 +55,8 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         const image = imageArg ?? config.image;
         await failure.begin(image ?? null);
         if (!image) throw new UsageError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)');
-        const opts = toBuildOptions(image, flags);
+        const { platform } = registryInputOf(flags as { platform?: string });
+        const opts = { ...toBuildOptions(image, flags), ...(platform ? { platform } : {}) };
         const { build } = await import('../../pipeline/build.js');
         const { checkRegistries } = await import('../../pipeline/publish.js');
         // Before the engine is touched: a registry output that cannot take the push fails now, not after the build.

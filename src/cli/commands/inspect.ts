@@ -3,8 +3,9 @@ import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { renderInspect } from '../../inspect/render.js';
 import { CI_RULES, CI_RULE_NAMES, ciRulesFromOptions, type CiOptions } from '../../inspect/ci-rules.js';
+import { addRegistryInputOptions, registryInputOf, type RegistryInputFlags } from './registry-input.js';
 
-interface InspectFlags extends CiOptions {
+interface InspectFlags extends CiOptions, RegistryInputFlags {
   json?: boolean;
   top: string;
   html?: string;
@@ -13,7 +14,7 @@ interface InspectFlags extends CiOptions {
 export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('inspect')
     .description("show where an image's bytes are: layers with their instructions, bytes wasted on files later layers hid, largest directories, packages, shells, compilers, setuid files")
-    .argument('<image>', 'image in the engine (or docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG])')
+    .argument('<image>', 'image in the engine (or registry:HOST/REPO[:TAG|@DIGEST], docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG])')
     .option('--json', 'print the report (slim.inspect/v1) as JSON')
     .option('--top <n>', 'how many wasted files to list', '10')
     .option('--html <file>', 'also write the report as one self-contained HTML page (layers, wasted files, a treemap of the largest directories)')
@@ -23,8 +24,9 @@ export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<nu
       await run(async (ctx) => {
         const top = count('--top', flags.top);
         const gate = ciRulesFromOptions(flags);
+        const registry = registryInputOf(flags);
         const { inspectFromEngine } = await import('../../inspect/run.js');
-        const report = await inspectFromEngine(image, ctx, { top });
+        const report = await inspectFromEngine(image, ctx, { top, registry });
         if (flags.html) {
           const [{ renderInspectHtml }, { writeHtml }] = await Promise.all([import('../../report/html/inspect.js'), import('../../report/write-html.js')]);
           await writeHtml(flags.html, renderInspectHtml(report));
@@ -40,6 +42,7 @@ export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<nu
       }, flags);
     });
   const kinds = { ratio: 'ratio', size: 'size', count: 'n' } as const;
+  addRegistryInputOptions(cmd);
   for (const name of CI_RULE_NAMES) cmd.option(`${CI_RULES[name].flag} <${kinds[CI_RULES[name].kind]}>`, `--ci: ${CI_RULES[name].help}; or disabled`);
   return cmd;
 }

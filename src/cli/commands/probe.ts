@@ -3,20 +3,22 @@ import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { addRunOptions } from './run-options.js';
+import { addRegistryInputOptions, registryInputOf, type RegistryInputFlags } from './registry-input.js';
 
 export function probeCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('probe')
     .description('run IMAGE under the probe and write the trace, without building (reuse it with `slim build --trace`)')
-    .argument('<image>', 'image in the engine');
-  return addRunOptions(cmd)
+    .argument('<image>', 'image in the engine (or registry:HOST/REPO[:TAG|@DIGEST], docker-archive:FILE, oci:DIR[:TAG], oci-archive:FILE[:TAG])');
+  return addRegistryInputOptions(addRunOptions(cmd))
     .option('--json', 'print a summary as JSON on stdout')
-    .action(async (image: string, flags: BuildFlags & GlobalFlags) => {
+    .action(async (image: string, flags: BuildFlags & RegistryInputFlags & GlobalFlags) => {
       await run(async (ctx) => {
         if (!flags.traceOut) throw new UsageError('slim probe needs --trace-out FILE');
         const opts = toBuildOptions(image, { ...flags, include: [], output: [] });
+        const input = registryInputOf(flags);
         const { openImage } = await import('../../pipeline/read-step.js');
         const { subjectOf, traceImage } = await import('../../pipeline/trace-step.js');
-        const opened = await openImage(image, ctx);
+        const opened = await openImage(image, ctx, input);
         const trace = await traceImage(subjectOf(opened), opts, ctx);
         const summary = {
           image,
