@@ -69,7 +69,8 @@ export function reportingFailures<T extends { json?: boolean; report?: string }>
       return await action(ctx, failure);
     } catch (err) {
       // An abort surfaces as whatever the aborted request threw; the reason is what happened.
-      const reason: unknown = ctx.scope.signal.aborted && ctx.scope.signal.reason instanceof SlimError ? ctx.scope.signal.reason : err;
+      const signal = ctx.scope?.signal;
+      const reason: unknown = signal?.aborted && signal.reason instanceof SlimError ? signal.reason : err;
       const ran = PHASES.filter((p) => failure.clock.seconds(p) > 0);
       const timings = { ...Object.fromEntries(ran.map((p) => [p, failure.clock.seconds(p)])), total: failure.clock.total() };
       const report = errorReport(failure.ref, reason, timings);
