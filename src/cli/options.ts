@@ -1,6 +1,7 @@
 import { SlimError, UsageError } from '../errors.js';
 import type { BuildOptions } from '../pipeline/build-types.js';
-import { checkRunSettings } from '../runtime/run-settings.js';
+import { checkRunSettings, type RunSettings } from '../runtime/run-settings.js';
+import { parseCapAdd, parseEnvFile, parseMount, parseSecurityOpts } from '../runtime/docker-run-flags.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
 import { checkOutputPaths, parseOutputRef } from '../sinks/output.js';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,11 @@ export interface BuildFlags {
   probe: string;
   network?: string;
   env: string[];
+  envFile?: string[];
   volume: string[];
+  mount?: string[];
+  capAdd?: string[];
+  securityOpt?: string[];
   addHost: string[];
   publish: string[];
   user?: string;
@@ -137,8 +142,9 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...(f.tag ? { tag: f.tag } : {}),
     settings: checkRunSettings({
       ...(f.network ? { network: f.network } : {}),
-      env: envFlags(f.env),
-      volumes: f.volume,
+      // As docker run: the files' variables first, so that -e overrides them.
+      env: [...(f.envFile ?? []).flatMap((file) => parseEnvFile(file)), ...envFlags(f.env)],
+      ...mountsOf(f),
       addHosts: f.addHost,
       publish: f.publish,
       ...(f.user !== undefined ? { user: f.user } : {}),
@@ -146,8 +152,9 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
       ...(f.cmd !== undefined ? { cmd: parseCommand('--cmd', f.cmd) } : {}),
       ...(f.workdir ? { workdir: f.workdir } : {}),
       readOnly: f.readOnly ?? false,
-      tmpfs: f.tmpfs,
       stopTimeout: seconds('--stop-timeout', f.stopTimeout),
+      ...(f.capAdd?.length ? { capAdd: parseCapAdd(f.capAdd) } : {}),
+      ...(f.securityOpt?.length ? { securityOpt: parseSecurityOpts(f.securityOpt) } : {}),
     }),
     ...checksFrom(f),
     probe: f.probe as ProbeChoice,
@@ -167,6 +174,18 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     outputs: checkOutputPaths((f.output?.length ? f.output : ['docker']).map(parseOutputRef)),
     registry: { insecure: f.insecureRegistry ?? [], attach: f.attach !== false },
     ...(f.sbom ?? f.report ? { sbomOut: f.sbom ?? `${f.report!.replace(/\.json$/, '')}.sbom.cdx.json` } : {}),
+  };
+}
+
+/** -v, --tmpfs and --mount, the last as the first two say it: every run takes its mounts from those. */
+function mountsOf(f: BuildFlags): Pick<RunSettings, 'volumes' | 'tmpfs' | 'tmpfsOptions'> {
+  const mounts = (f.mount ?? []).map(parseMount);
+  const tmpfs = mounts.flatMap((m) => ('tmpfs' in m ? [m] : []));
+  const options = Object.fromEntries(tmpfs.filter((m) => m.options).map((m) => [m.tmpfs, m.options]));
+  return {
+    volumes: [...f.volume, ...mounts.flatMap((m) => ('volume' in m ? [m.volume] : []))],
+    tmpfs: [...f.tmpfs, ...tmpfs.map((m) => m.tmpfs)],
+    ...(Object.keys(options).length ? { tmpfsOptions: options } : {}),
   };
 }
 

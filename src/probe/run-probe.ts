@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { AccessRecord } from '../trace/record.js';
 import type { Identity } from '../closure/users.js';
 import type { ContainerConfig } from '../image/types.js';
-import { commandOf, envValue, labelsFor, type RunSettings } from '../runtime/run-settings.js';
+import { commandOf, envValue, labelsFor, probeCapabilities, tmpfsOf, type RunSettings } from '../runtime/run-settings.js';
 import { exercise, type Check, type ExerciseResult } from '../verify/exercise.js';
 import { ensureProbeImage } from './probe-image.js';
 import { healthcheckArgv, runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
@@ -89,13 +89,15 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
   await filler.remove();
 
   const argv = commandOf(args.config, settings);
+  const caps = probeCapabilities(settings, CAPS[backend]);
+  const dropCaps = caps.dropFromApp.length ? ['--drop-caps', caps.dropFromApp.join(',')] : [];
   const sensorArgs = [
     ...(syscallMode ? ['--syscalls', `${OUT_DIR}/syscalls.txt`] : []),
     ...(!syscallMode && backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/strace.log`, ...(exactPrivileges ? ['--exact-privileges'] : [])] : []),
     ...(!syscallMode && backend !== 'strace' ? ['--fanotify', `${OUT_DIR}/fanotify.jsonl`] : []),
     '--user', `${identity.uid}:${identity.gid}${identity.groups.length ? ':' + identity.groups.join(',') : ''}`,
     // The capability is the probe's, not the app's: under docker run the app would not have it.
-    '--drop-caps', CAPS[backend].join(','),
+    ...dropCaps,
     '--',
     ...argv,
   ];
@@ -118,8 +120,9 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     extraHosts: settings.addHosts,
     publish: settings.publish,
     readOnly: settings.readOnly,
-    ...(settings.tmpfs.length ? { tmpfs: Object.fromEntries(settings.tmpfs.map((t) => [t, ''])) } : {}),
-    capAdd: CAPS[backend],
+    ...tmpfsOf(settings),
+    capAdd: caps.capAdd,
+    ...(settings.securityOpt?.length ? { securityOpt: settings.securityOpt } : {}),
     labels,
     stopTimeout: settings.stopTimeout,
   };
@@ -134,7 +137,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
   const traced = (argv: string[]) => {
     const n = ++execs;
     const record = syscallMode ? ['--syscalls', `${OUT_DIR}/exec-${n}-syscalls.txt`] : backend !== 'fanotify' ? ['--strace', `${OUT_DIR}/exec-${n}-strace.log`, ...(exactPrivileges ? ['--exact-privileges'] : [])] : [];
-    return [`${PROBE_DIR}/slim-sensor`, ...record, '--user', ids, '--drop-caps', CAPS[backend].join(','), '--', ...argv];
+    return [`${PROBE_DIR}/slim-sensor`, ...record, '--user', ids, ...dropCaps, '--', ...argv];
   };
   const hc = healthcheckArgv(args.config);
   const whilePassing = hc

@@ -18,8 +18,12 @@ export interface RunSettings {
   readOnly: boolean;
   tmpfs: string[];
   stopTimeout: number;
-  /** `docker run --security-opt`, e.g. a seccomp profile (verification of --harden only). */
+  /** `docker run --security-opt`, a seccomp profile as its JSON (and --harden's own in its checks). */
   securityOpt?: string[];
+  /** `docker run --cap-add`, as docker normalises the names (no CAP_), or ALL. */
+  capAdd?: string[];
+  /** Mount options of a tmpfs in `tmpfs` (`ro,mode=1777,size=65536`), from `--mount type=tmpfs`. */
+  tmpfsOptions?: Record<string, string>;
 }
 
 /** The argv the container starts with, by Docker's rules: a new entrypoint drops the image's CMD. */
@@ -39,7 +43,26 @@ export function checkRunSettings(s: RunSettings): RunSettings {
   for (const p of s.publish) parsePublish(p);
   for (const h of s.addHosts) if (!/^[^:\s]+:\S+$/.test(h)) throw usage(`--add-host must be HOST:IP, not "${h}"`);
   for (const t of s.tmpfs) if (!t.startsWith('/')) throw usage(`--tmpfs takes an absolute path in the container, not "${t}"`);
+  const targets = volumeTargets(s);
+  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  // The engine refuses it too, but only once the probe's volumes are made.
+  if (twice) throw usage(`two mounts at ${twice} (-v, --mount and --tmpfs each take a path once)`);
   return s;
+}
+
+/** The tmpfs mounts as the engine takes them: each path with its options, if any. */
+export function tmpfsOf(s: RunSettings): { tmpfs?: Record<string, string> } {
+  return s.tmpfs.length ? { tmpfs: Object.fromEntries(s.tmpfs.map((t) => [t, s.tmpfsOptions?.[t] ?? ''])) } : {};
+}
+
+/**
+ * The capabilities of a container that also runs the probe: the user's plus what the probe needs;
+ * the app loses only those the user did not ask for, so it keeps what `docker run` would give it.
+ */
+export function probeCapabilities(s: RunSettings, probe: readonly string[]): { capAdd: string[]; dropFromApp: string[] } {
+  const user = s.capAdd ?? [];
+  const all = user.includes('ALL');
+  return { capAdd: [...new Set([...user, ...probe])], dropFromApp: all ? [] : probe.filter((c) => !user.includes(c)) };
 }
 
 export function labelsFor(runId: string, role: string): Record<string, string> {
@@ -60,7 +83,8 @@ export function plainRunSpec(image: string, s: RunSettings, labels: Record<strin
     extraHosts: s.addHosts,
     publish: s.publish,
     readOnly: s.readOnly,
-    ...(s.tmpfs.length ? { tmpfs: Object.fromEntries(s.tmpfs.map((t) => [t, ''])) } : {}),
+    ...tmpfsOf(s),
+    ...(s.capAdd?.length ? { capAdd: s.capAdd } : {}),
     ...(s.securityOpt?.length ? { securityOpt: s.securityOpt } : {}),
     labels,
     stopTimeout: s.stopTimeout,

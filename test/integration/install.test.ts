@@ -50,5 +50,10 @@ describe('installing slim the way the README says', () => {
     expect(lint.status, lint.stderr).toBe(0);
     const rules = (JSON.parse(lint.stdout) as { rule: string }[]).map((f) => f.rule);
     expect(rules).toContain('SL015');
+
+    // Through npm's symlink: the flag node would take for its own reaches slim.
+    const envFile = spawnSync(slim, ['build', 'x:1', '--env-file', join(work, 'none.env')], { cwd: work, encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    expect(envFile.status, envFile.stderr).toBe(2);
+    expect(envFile.stderr).toMatch(/^slim: error: cannot read --env-file .*none\.env: ENOENT\n/);
   });
 });
