@@ -4,12 +4,17 @@ import { SlimError } from '../errors.js';
 import type { EngineCalls } from './engine-call.js';
 import { CLEANUP, REQUEST, REQUEST_MS, statusOf, wrap } from './docker-requests.js';
 import { demux, destroyOnAbort } from './docker-streams.js';
+import type { Flavour } from './engine-flavour.js';
+import { dockerArchiveNames, intoMount } from './podman-archive.js';
 import type { ContainerNetwork, ContainerState, RunningContainer } from './runtime.js';
 
 export class DockerContainer implements RunningContainer {
   constructor(
     private readonly c: Docker.Container,
     private readonly calls: EngineCalls,
+    private readonly flavour: Flavour = 'docker',
+    /** Where its named volumes are mounted (Podman's archive API does not follow them). */
+    private readonly mounts: readonly string[] = [],
   ) {}
 
   get id(): string {
@@ -77,7 +82,9 @@ export class DockerContainer implements RunningContainer {
 
   async copyOut(path: string): Promise<Readable> {
     try {
-      const s = (await this.calls.call(`copying ${path} out of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.getArchive({ path, abortSignal }), REQUEST)) as unknown as Readable;
+      const raw = (await this.calls.call(`copying ${path} out of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.getArchive({ path, abortSignal }), REQUEST)) as unknown as Readable;
+      // Podman also gives every entry the container user's owner: that it cannot be asked not to.
+      const s = this.flavour === 'podman' ? dockerArchiveNames(raw, path) : raw;
       destroyOnAbort(s, undefined, this.calls);
       return s;
     } catch (err) {
@@ -88,8 +95,11 @@ export class DockerContainer implements RunningContainer {
 
   async putArchive(path: string, archive: Readable): Promise<void> {
     try {
+      const below = (m: string) => m === path || m.startsWith(path.endsWith('/') ? path : `${path}/`);
+      const into = this.flavour === 'podman' && this.mounts.some(below) ? intoMount(archive, path, this.mounts) : { target: Promise.resolve(path), archive };
+      const at = await into.target;
       // Without copyUIDGID the engine keeps the archive's owners (with it, it would chown to the container's user).
-      await this.calls.call(`copying into ${path} of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.putArchive(archive, { path, abortSignal }));
+      await this.calls.call(`copying into ${path} of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.putArchive(into.archive, { path: at, abortSignal }));
     } catch (err) {
       if (err instanceof SlimError) throw err;
       throw wrap(`copying into ${path} of container ${this.id.slice(0, 12)}`, err);

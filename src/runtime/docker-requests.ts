@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { SlimError } from '../errors.js';
 import { engineTimeouts, type EngineCallOptions, type EngineCalls } from './engine-call.js';
+import type { Flavour } from './engine-flavour.js';
 
 export const { requestMs: REQUEST_MS, pingMs: PING_MS } = engineTimeouts();
 /** Removals run in cleanup, after an abort: bounded, never aborted, and given longer (big volumes). */
@@ -11,6 +12,10 @@ export const REQUEST: EngineCallOptions = { timeoutMs: REQUEST_MS };
 export interface DockerEngine {
   readonly docker: Docker;
   readonly calls: EngineCalls;
+  /** Docker or Podman, as the engine says (asked once). */
+  flavour(): Promise<Flavour>;
+  /** The engine runs on this machine: a file slim writes is one the engine can open. */
+  readonly local: boolean;
 }
 
 /** A request dockerode gives no abort signal to, made through its modem. */
