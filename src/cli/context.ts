@@ -8,6 +8,8 @@ export interface GlobalFlags {
   quiet?: boolean;
   verbose?: boolean;
   runId?: string;
+  /** --runtime (docker, podman, auto), on the commands that talk to an engine. */
+  runtime?: string;
 }
 
 export interface CommandContext {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { takeEarlySignals } from './early-signals.js';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createLogger } from '../log.js';
 import { ExitCode, InternalError, InterruptedError, SlimError, UsageError } from '../errors.js';
 import { shortenMessage } from '../util/elide.js';
 import { Scope } from '../runtime/scope.js';
-import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { RUNTIME_CHOICES, parseRuntimeChoice, selectedRuntime } from '../runtime/select-runtime.js';
 import { SLIM_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
 import { probeCommand } from './commands/probe.js';
@@ -30,7 +30,7 @@ async function runAction(action: (ctx: CommandContext) => Promise<number>, flags
   const verbose = flags.verbose ?? false;
   try {
     scope.throwIfAborted();
-    code = await action({ runtime: new DockerRuntime({ signal: scope.signal }), log, scope });
+    code = await action({ runtime: selectedRuntime(parseRuntimeChoice(flags.runtime), { signal: scope.signal, log }), log, scope });
     // A signal that came while the action was finishing still makes it an interrupted run.
     scope.throwIfAborted();
   } catch (err) {
@@ -97,6 +97,10 @@ program.addCommand(lintCommand(withGlobals));
 program.addCommand(inspectCommand(withGlobals));
 program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
+// The commands that talk to an engine pick it; it is chosen (and said) only once one is needed.
+for (const cmd of program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff'].includes(c.name()))) {
+  cmd.addOption(new Option('--runtime <engine>', 'the engine: docker, podman, or auto (Docker at DOCKER_HOST or its socket, else a Podman service socket)').choices(RUNTIME_CHOICES).default('auto'));
+}
 
 // Commander's own errors (a missing argument, an unknown option, a bad choice) are usage errors:
 // exit 2 with one line and a pointer to the help, like slim's. Commands added with addCommand do
