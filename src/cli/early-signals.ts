@@ -14,3 +14,7 @@ export function takeEarlySignals(): NodeJS.Signals[] {
   process.off('SIGTERM', onSignal);
   return seen.splice(0);
 }
+
+// A reader that goes away (`slim build … | head`) must not kill slim before its cleanup runs:
+// what could not be printed is lost, the containers and temp files it made are still removed.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
