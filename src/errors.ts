@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'ENGINE_TIMEOUT'
   | 'LOAD_FAILED'
   | 'BUILD_FAILED'
+  | 'BUILD_UNSUPPORTED' // a runtime that runs images but builds none (--runtime oci)
   | 'START_FAILED'
   | 'PROBE_FAILED'
   | 'PROBE_UNAVAILABLE'

@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import { ExitCode, InternalError, InterruptedError, SlimError, UsageError } from '../errors.js';
 import { shortenMessage } from '../util/elide.js';
 import { Scope } from '../runtime/scope.js';
+import { OciRuntime, findOciBinary } from '../oci/oci-runtime.js';
 import { RUNTIME_CHOICES, parseRuntimeChoice, selectedRuntime } from '../runtime/select-runtime.js';
 import { SLIM_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
@@ -30,7 +31,9 @@ async function runAction(action: (ctx: CommandContext) => Promise<number>, flags
   const verbose = flags.verbose ?? false;
   try {
     scope.throwIfAborted();
-    code = await action({ runtime: selectedRuntime(parseRuntimeChoice(flags.runtime), { signal: scope.signal, log }), log, scope });
+    const binary = findOciBinary();
+    const daemonless = binary ? { binary, make: () => new OciRuntime({ scope, binary }) } : undefined;
+    code = await action({ runtime: selectedRuntime(parseRuntimeChoice(flags.runtime), { signal: scope.signal, log, ...(daemonless ? { daemonless } : {}) }), log, scope });
     // A signal that came while the action was finishing still makes it an interrupted run.
     scope.throwIfAborted();
   } catch (err) {
@@ -99,7 +102,7 @@ program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
 // The commands that talk to an engine pick it; it is chosen (and said) only once one is needed.
 for (const cmd of program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff'].includes(c.name()))) {
-  cmd.addOption(new Option('--runtime <engine>', 'the engine: docker, podman, or auto (Docker at DOCKER_HOST or its socket, else a Podman service socket)').choices(RUNTIME_CHOICES).default('auto'));
+  cmd.addOption(new Option('--runtime <engine>', 'the engine: docker, podman, oci (daemonless, with runc or crun), or auto (Docker at DOCKER_HOST or its socket, else a Podman service socket, else oci)').choices(RUNTIME_CHOICES).default('auto'));
 }
 
 // Commander's own errors (a missing argument, an unknown option, a bad choice) are usage errors:

@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { hashDir } from '../util/dir-hash.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
+import { SlimError } from '../errors.js';
+import { probeArchiveFromHost } from './host-probe.js';
 
 /** The probes/ folder shipped with slim. */
 export function probesDir(): string {
@@ -22,7 +24,19 @@ export async function ensureProbeImage(runtime: Runtime, log: Logger, signal: Ab
   if (await runtime.inspectImage(tag)) return tag;
   const base = process.env.SLIM_PROBE_BASE ?? 'debian:bookworm';
   log.step(`building the probe image ${tag} from ${base} (once per probe version)`);
-  await runtime.buildImage(probesDir(), tag, { BASE: base }, signal);
+  try {
+    await runtime.buildImage(probesDir(), tag, { BASE: base }, signal);
+  } catch (err) {
+    if (!(err instanceof SlimError && err.code === 'BUILD_UNSUPPORTED')) throw err;
+    log.step(`building the probe ${tag} on this machine (the runtime builds no images)`);
+    const built = await probeArchiveFromHost(probesDir(), tag, signal);
+    try {
+      await runtime.loadImage(built.archive, signal);
+    } finally {
+      await built.done();
+    }
+    return tag;
+  }
   await runtime.removeDanglingImages('io.slim.probe-build-stage=1');
   return tag;
 }

@@ -6,7 +6,7 @@ import { DockerRuntime, type DockerRuntimeOptions } from './docker-runtime.js';
 import { ENGINE_NAMES, type Flavour } from './engine-flavour.js';
 import type { Runtime } from './runtime.js';
 
-export const RUNTIME_CHOICES = ['docker', 'podman', 'auto'] as const;
+export const RUNTIME_CHOICES = ['docker', 'podman', 'oci', 'auto'] as const;
 export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number];
 
 export const PODMAN_HINT =
@@ -66,9 +66,15 @@ export function candidates(choice: RuntimeChoice, env: NodeJS.ProcessEnv = proce
   return env.DOCKER_HOST ? docker : [...docker, ...podman];
 }
 
+/** The daemonless runtime (runc or crun), when one is installed; a layer above makes it. */
+export interface Daemonless {
+  binary: string;
+  make: () => Runtime;
+}
+
 export interface Selected {
-  runtime: DockerRuntime;
-  flavour: Flavour;
+  runtime: Runtime;
+  flavour: Flavour | 'oci';
   /** The one line that says which engine, where, and why. */
   line: string;
   /** Nothing to tell: auto found Docker at its default socket, as slim always did (the line is then debug output). */
@@ -79,8 +85,25 @@ export interface Selected {
  * The first candidate whose engine answers. A lone candidate fails with its own error (it names
  * the endpoint and the variable it came from); several fail together, each with what it said.
  */
-export async function selectRuntime(choice: RuntimeChoice, opts: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<Selected> {
-  return selectFrom(choice, candidates(choice, opts.env ?? process.env), opts);
+export async function selectRuntime(choice: RuntimeChoice, opts: { signal?: AbortSignal; env?: NodeJS.ProcessEnv; daemonless?: Daemonless } = {}): Promise<Selected> {
+  if (choice === 'oci') return daemonlessRuntime(opts.daemonless, '--runtime oci');
+  try {
+    return await selectFrom(choice, candidates(choice, opts.env ?? process.env), opts);
+  } catch (err) {
+    // auto ends at runc or crun when no engine answers: a CI runner without a daemon still runs slim.
+    if (choice !== 'auto' || !opts.daemonless || !(err instanceof SlimError) || err.code !== 'ENGINE_UNREACHABLE') throw err;
+    opts.signal?.throwIfAborted();
+    return daemonlessRuntime(opts.daemonless, `auto; ${err.message.replace(/^cannot reach a container engine: /, '')}`);
+  }
+}
+
+async function daemonlessRuntime(d: Daemonless | undefined, why: string): Promise<Selected> {
+  if (!d) {
+    throw new SlimError('--runtime oci needs runc or crun, and neither is on PATH', { code: 'ENGINE_UNREACHABLE', hint: 'install runc (apt-get install runc), or set SLIM_OCI_RUNTIME to its path' });
+  }
+  const runtime = d.make();
+  const ping = await runtime.ping();
+  return { runtime, flavour: 'oci', usual: false, line: `runtime: ${ping.version} at ${d.binary}, daemonless (${why})` };
 }
 
 /** selectRuntime over a given list of candidates. */
@@ -123,7 +146,7 @@ export async function selectFrom(choice: RuntimeChoice, list: Candidate[], opts:
  * auto found Docker at its default socket: that is no news, and a one-line error stays one line).
  * A command that never talks to an engine (lint, a file-only inspect) asks none. A failed choice stays failed.
  */
-export function selectedRuntime(choice: RuntimeChoice, opts: { signal?: AbortSignal; log: Logger; env?: NodeJS.ProcessEnv }): Runtime {
+export function selectedRuntime(choice: RuntimeChoice, opts: { signal?: AbortSignal; log: Logger; env?: NodeJS.ProcessEnv; daemonless?: Daemonless }): Runtime {
   let chosen: Promise<Runtime> | undefined;
   const get = () =>
     (chosen ??= selectRuntime(choice, opts).then((s) => {

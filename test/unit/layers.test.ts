@@ -15,7 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['sources', 'verify', 'lint'],
   ['packages'],
   ['closure'],
-  ['harden', 'sbom', 'pack'],
+  ['harden', 'sbom', 'pack', 'oci'],
   ['registry'],
   ['sinks', 'probe'],
   ['report'],
