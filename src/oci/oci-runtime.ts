@@ -80,14 +80,14 @@ export class OciRuntime implements Runtime {
     return this.store!;
   }
 
-  async ping(): Promise<{ endpoint: string; version: string; apiVersion: string }> {
+  async ping(): Promise<{ endpoint: string; version: string; apiVersion: string; flavour: 'oci' }> {
     if (process.getuid?.() !== 0) {
       throw new SlimError(`--runtime oci runs containers with ${this.opts.binary}, which needs root here`, { code: 'ENGINE_UNREACHABLE', hint: 'run slim as root, or use Docker or Podman (--runtime docker|podman)' });
     }
     const version = await new Runc(this.opts.binary, '/nonexistent').version().catch((err: Error) => {
       throw new SlimError(`cannot run ${this.opts.binary}: ${err.message}`, { code: 'ENGINE_UNREACHABLE' });
     });
-    return { endpoint: this.opts.binary, version, apiVersion: 'OCI runtime spec 1.0.2' };
+    return { endpoint: this.opts.binary, version, apiVersion: 'OCI runtime spec 1.0.2', flavour: 'oci' };
   }
 
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {

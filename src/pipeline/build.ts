@@ -31,6 +31,7 @@ import { PhaseClock } from './phase-clock.js';
 export async function build(opts: BuildOptions, deps: BuildDeps, clock = new PhaseClock()): Promise<BuildReport> {
   const { runtime, log, scope } = deps;
   const output = outputNameOf(opts);
+  if ((await runtime.ping()).flavour === 'oci') daemonlessRefs(opts);
 
   // The probe does not wait for the read: it needs the image in the engine and its user, which
   // the engine can tell. What the trace executed is checked against the read once both are done.
@@ -132,4 +133,11 @@ function outputNameOf(opts: BuildOptions): { name: string } {
   const out = parseImageName(name);
   if (out.digest) throw new UsageError(`--tag ${name} must not carry a digest`);
   return { name };
+}
+
+/** Without an engine, nothing is taken from one or left in one: the run's image store goes with the run. */
+function daemonlessRefs(opts: BuildOptions): void {
+  const hint = 'give a file, layout or registry: docker-archive:FILE, oci-archive:FILE, oci:DIR or registry:HOST/REPO:TAG';
+  if (parseSourceRef(opts.image).kind === 'engine') throw new UsageError(`${opts.image}: the daemonless runtime has no engine to take an image from`, { hint });
+  if (opts.outputs.some((o) => o.kind === 'docker')) throw new UsageError('the daemonless runtime has no engine to keep the slim image in: name its outputs with -o', { hint });
 }

@@ -13,7 +13,7 @@ export interface ContainerNetwork {
 /** What slim needs from a container engine; implemented over the Docker Engine API (Docker or Podman). */
 export interface Runtime {
   /** Throws a SlimError naming the endpoint when the engine cannot be reached. */
-  ping(): Promise<{ endpoint: string; version: string; apiVersion: string; flavour?: 'docker' | 'podman' }>;
+  ping(): Promise<{ endpoint: string; version: string; apiVersion: string; flavour?: 'docker' | 'podman' | 'oci' }>;
   inspectImage(ref: string): Promise<ImageInspect | undefined>;
   /** `docker save` of one image, as a stream (docker-archive). */
   saveImage(ref: string, signal: AbortSignal): Promise<Readable>;
