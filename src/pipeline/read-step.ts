@@ -25,7 +25,7 @@ export interface Reading {
  */
 export async function startReading(image: string, { runtime, log, scope }: BuildDeps, input: RegistryInputOptions = {}): Promise<Reading> {
   const ref = parseSourceRef(image);
-  await runtime.ping();
+  const daemonless = (await runtime.ping()).flavour === 'oci';
   let found: ImageInspect | undefined;
   if (ref.kind === 'engine') {
     found = await runtime.inspectImage(ref.ref);
@@ -34,7 +34,7 @@ export async function startReading(image: string, { runtime, log, scope }: Build
     }
     log.step(`reading ${ref.ref} (${found.id.slice(7, 19)})`);
   } else {
-    log.step(`reading ${image}, and loading it into the engine, where it is probed and verified`);
+    log.step(`reading ${image}, and loading it into ${daemonless ? "the run's image store, from which its containers are unpacked" : 'the engine'}, where it is probed and verified`);
   }
   const t = Date.now();
   const tmp = await scope.tempDir();
