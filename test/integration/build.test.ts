@@ -8,7 +8,7 @@ import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 import { NO_PACKAGE, type DiffReport } from '../../src/inspect/diff.js';
 import { cycloneDxErrors } from '../helpers/cyclonedx.js';
-import { ENGINE_PATHS, exportRootfs, type FsEntry } from '../helpers/rootfs.js';
+import { exportRootfs, subsetProblems } from '../helpers/rootfs.js';
 
 const madeTags: string[] = [];
 const scratch = mkdtempSync(join(tmpdir(), 'slim-build-test-'));
@@ -24,27 +24,9 @@ function curlSmoke(port: number, path: string, expect: string): string {
 /** Every file in the slim image exists in the original with the same content, type, mode and owner. */
 async function expectFaithfulSubset(original: string, slim: string): Promise<{ slimFiles: number }> {
   const [orig, thin] = await Promise.all([exportRootfs(original), exportRootfs(slim)]);
-  const contentOf = (fs: Map<string, FsEntry>, e: FsEntry) => (e.type === 'link' ? fs.get('/' + e.linkname!.replace(/^\/+/, ''))?.sha256 : e.sha256);
-  const problems: string[] = [];
-  let slimFiles = 0;
-  for (const [path, e] of thin) {
-    if (ENGINE_PATHS.has(path)) continue;
-    const o = orig.get(path);
-    if (!o) {
-      problems.push(`${path}: not in the original`);
-      continue;
-    }
-    const kind = (t: string) => (t === 'link' ? 'file' : t);
-    if (kind(o.type) !== kind(e.type)) problems.push(`${path}: ${e.type} here, ${o.type} in the original`);
-    if (o.mode !== e.mode || o.uid !== e.uid || o.gid !== e.gid) problems.push(`${path}: ${e.mode.toString(8)} ${e.uid}:${e.gid}, original ${o.mode.toString(8)} ${o.uid}:${o.gid}`);
-    if (e.type === 'symlink' && o.linkname !== e.linkname) problems.push(`${path}: link to ${e.linkname}, original ${o.linkname}`);
-    if (kind(e.type) === 'file') {
-      slimFiles++;
-      if (contentOf(thin, e) !== contentOf(orig, o)) problems.push(`${path}: content differs`);
-    }
-  }
+  const { problems, files } = subsetProblems(orig, thin);
   expect(problems).toEqual([]);
-  return { slimFiles };
+  return { slimFiles: files };
 }
 
 interface ServiceCase {

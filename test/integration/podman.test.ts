@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PODMAN_SOCKET, leftovers, podman, podmanLeftovers, removeImages, requirePodman } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { copyToPodman, exportPodmanRootfs } from '../helpers/podman.js';
-import { ENGINE_PATHS, type FsEntry } from '../helpers/rootfs.js';
+import { subsetProblems, type FsEntry } from '../helpers/rootfs.js';
 import { freePort, runSlim, type SlimRun } from '../helpers/slim.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { ensureProbeImage } from '../../src/probe/probe-image.js';
@@ -52,17 +52,7 @@ function onPodman(args: string[], env: Record<string, string> = {}): Promise<Sli
 async function expectFaithfulSubset(original: string, slim: string): Promise<Map<string, FsEntry>> {
   const [orig, thin] = await Promise.all([exportPodmanRootfs(original), exportPodmanRootfs(slim)]);
   expect(thin.size).toBeGreaterThan(0);
-  const content = (fs: Map<string, FsEntry>, e: FsEntry) => (e.type === 'link' ? fs.get('/' + e.linkname!.replace(/^\/+/, ''))?.sha256 : e.sha256);
-  const kind = (t: string) => (t === 'link' ? 'file' : t);
-  const problems: string[] = [];
-  for (const [path, e] of thin) {
-    if (ENGINE_PATHS.has(path)) continue;
-    const o = orig.get(path);
-    if (!o) problems.push(`${path}: not in the original`);
-    else if (kind(o.type) !== kind(e.type) || o.mode !== e.mode || o.uid !== e.uid || o.gid !== e.gid || o.linkname !== e.linkname && e.type === 'symlink') problems.push(`${path}: ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid}, original ${o.type} ${o.mode.toString(8)} ${o.uid}:${o.gid}`);
-    else if (kind(e.type) === 'file' && content(thin, e) !== content(orig, o)) problems.push(`${path}: content differs`);
-  }
-  expect(problems).toEqual([]);
+  expect(subsetProblems(orig, thin).problems).toEqual([]);
   return thin;
 }
 
