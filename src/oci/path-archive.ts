@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { chmod, lchown, link, lstat, mkdir, opendir, readlink, rm, symlink, utimes } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -69,6 +69,8 @@ export async function extractInto(fs: ContainerFs, dir: string, archive: Readabl
     const parent = await resolveInContainer(fs.rootfs, fs.mounts, parentOf(target) + '/');
     const inContainer = joinInside(parent, target.split('/').pop()!);
     const host = hostPathIn(fs.rootfs, fs.mounts, inContainer);
+    // Parents the archive does not list are made, as the engine's extraction makes them.
+    await mkdir(dirname(host), { recursive: true });
     const existing = await lstat(host).catch(() => undefined);
     if (existing && !(existing.isDirectory() && h.type === 'directory')) await rm(host, { recursive: true, force: true });
     const mtime = Math.floor((h.mtime?.getTime() ?? Date.now()) / 1000);

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { candidates, parseRuntimeChoice, podmanEndpoint, selectFrom, type Candidate } from '../../src/runtime/select-runtime.js';
+import { candidates, parseRuntimeChoice, podmanEndpoint, selectFrom, selectRuntime, type Candidate } from '../../src/runtime/select-runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { SlimError, UsageError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'slim-select-'));
@@ -31,11 +32,47 @@ async function fakeEngine(name: string, flavour: 'docker' | 'podman'): Promise<s
 const socket = (flavour: 'docker' | 'podman', socketPath: string): Candidate => ({ flavour, url: `unix://${socketPath}`, options: { socketPath }, socketPath });
 
 describe('--runtime', () => {
-  it('takes docker, podman and auto (the default); anything else is a usage error listing them', () => {
+  it('takes docker, podman, oci and auto (the default); anything else is a usage error listing them', () => {
     expect(parseRuntimeChoice(undefined)).toBe('auto');
-    for (const c of ['docker', 'podman', 'auto']) expect(parseRuntimeChoice(c)).toBe(c);
-    expect(() => parseRuntimeChoice('oci')).toThrow(UsageError);
-    expect(() => parseRuntimeChoice('oci')).toThrow('--runtime must be one of docker, podman, auto, not "oci"');
+    for (const c of ['docker', 'podman', 'oci', 'auto']) expect(parseRuntimeChoice(c)).toBe(c);
+    expect(() => parseRuntimeChoice('runc')).toThrow(UsageError);
+    expect(() => parseRuntimeChoice('runc')).toThrow('--runtime must be one of docker, podman, oci, auto, not "runc"');
+  });
+});
+
+describe('the daemonless runtime', () => {
+  const daemonless = (version = 'runc version 1.1.5') => ({
+    binary: '/usr/sbin/runc',
+    make: () => ({ ping: async () => ({ endpoint: '/usr/sbin/runc', version, apiVersion: 'OCI runtime spec 1.0.2', flavour: 'oci' as const }) }) as unknown as Runtime,
+  });
+
+  it('oci takes runc or crun as found, and says so', async () => {
+    const s = await selectRuntime('oci', { env: {}, daemonless: daemonless() });
+    expect(s.flavour).toBe('oci');
+    expect(s.line).toBe('runtime: runc version 1.1.5 at /usr/sbin/runc, daemonless (--runtime oci)');
+  });
+
+  it('oci without runc or crun fails saying how to get one', async () => {
+    const err = await selectRuntime('oci', { env: {} }).catch((e: unknown) => e as SlimError);
+    expect(err).toBeInstanceOf(SlimError);
+    expect(err).toMatchObject({ code: 'ENGINE_UNREACHABLE', message: '--runtime oci needs runc or crun, and neither is on PATH' });
+    expect((err as SlimError).hint).toMatch(/apt-get install runc/);
+  });
+
+  it('auto ends at it when no engine answers, saying what did not; docker and podman never do', async () => {
+    // The Docker client reads DOCKER_HOST from the process's environment, as slim's CLI has it.
+    const before = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${join(dir, 'nothing.sock')}`;
+    try {
+      const env = { DOCKER_HOST: process.env.DOCKER_HOST };
+      const s = await selectRuntime('auto', { env, daemonless: daemonless() });
+      expect(s.flavour).toBe('oci');
+      expect(s.line).toMatch(/^runtime: runc version 1\.1\.5 at \/usr\/sbin\/runc, daemonless \(auto; cannot reach the container engine at unix:\/\/\S+nothing\.sock \(DOCKER_HOST\)/);
+      await expect(selectRuntime('docker', { env, daemonless: daemonless() })).rejects.toMatchObject({ code: 'ENGINE_UNREACHABLE' });
+    } finally {
+      if (before === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = before;
+    }
   });
 });
 
