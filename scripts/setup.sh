@@ -6,10 +6,12 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need_pkgs=""
-for pair in docker.io:dockerd podman:podman chromium:chromium debootstrap:debootstrap zstd:zstd skopeo:skopeo umoci:umoci docker-registry:docker-registry curl:curl binutils:readelf libcap2-bin:setcap apache2-utils:htpasswd openssl:openssl; do
+for pair in docker.io:dockerd podman:podman chromium:chromium debootstrap:debootstrap zstd:zstd skopeo:skopeo umoci:umoci docker-registry:docker-registry curl:curl binutils:readelf libcap2-bin:setcap apache2-utils:htpasswd openssl:openssl runc:runc gcc:gcc strace:strace; do
   pkg=${pair%%:*}; bin=${pair#*:}
   command -v "$bin" >/dev/null 2>&1 || need_pkgs="$need_pkgs $pkg"
 done
+# --runtime oci builds the probe on the host: the static sensor needs glibc's static library.
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs="$need_pkgs libc6-dev"
 if [ -n "$need_pkgs" ]; then
   echo "setup: installing$need_pkgs"
   apt-get update -qq

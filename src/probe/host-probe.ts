@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { lstat, mkdtemp, opendir, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, mkdtemp, opendir, readlink, rename, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,31 @@ import { SlimError } from '../errors.js';
 import { tarStream, type TarItem } from '../tar/tar-writer.js';
 
 const run = promisify(execFile);
+
+/**
+ * The probe's docker-archive for a runtime that builds none, built once per probe version into
+ * slim's cache (`$XDG_CACHE_HOME/slim`, else `~/.cache/slim`), as an engine keeps the probe image.
+ */
+export async function cachedProbeArchive(probes: string, tag: string, signal: AbortSignal, say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<Readable> {
+  const dir = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'slim');
+  const file = join(dir, `${tag.replace(/[^A-Za-z0-9_.-]+/g, '-')}.tar`);
+  const cached = createReadStream(file);
+  const opened = await new Promise<boolean>((resolve) => cached.once('open', () => resolve(true)).once('error', () => resolve(false)));
+  if (opened) return cached;
+  await mkdir(dir, { recursive: true });
+  say(`building the probe ${tag} on this machine into ${dir} (once per probe version)`);
+  const built = await probeArchiveFromHost(probes, tag, signal);
+  // Written beside and renamed: two runs building it at once each finish a whole file.
+  const partial = `${file}.${process.pid}.partial`;
+  try {
+    await pipeline(built.archive, createWriteStream(partial), { signal });
+    await rename(partial, file);
+  } finally {
+    await rm(partial, { force: true });
+    await built.done();
+  }
+  return createReadStream(file);
+}
 
 /**
  * The probe image for a runtime that builds none (--runtime oci): probes/build.sh, the

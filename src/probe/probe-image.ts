@@ -2,8 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { hashDir } from '../util/dir-hash.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../log.js';
-import { SlimError } from '../errors.js';
-import { probeArchiveFromHost } from './host-probe.js';
+import { cachedProbeArchive } from './host-probe.js';
 
 /** The probes/ folder shipped with slim. */
 export function probesDir(): string {
@@ -17,26 +16,20 @@ export function probeImageTag(dir = probesDir()): string {
 
 /**
  * Make sure the engine has the probe image (built from probes/ through the engine's own build
- * API, so it also works with a remote DOCKER_HOST). `SLIM_PROBE_BASE` picks the build base.
+ * API, so it also works with a remote DOCKER_HOST). `SLIM_PROBE_BASE` picks the build base. The
+ * daemonless runtime builds no images: probes/build.sh runs on this machine instead, once per
+ * probe version (see host-probe.ts), and the result is loaded.
  */
 export async function ensureProbeImage(runtime: Runtime, log: Logger, signal: AbortSignal): Promise<string> {
   const tag = probeImageTag();
   if (await runtime.inspectImage(tag)) return tag;
-  const base = process.env.SLIM_PROBE_BASE ?? 'debian:bookworm';
-  log.step(`building the probe image ${tag} from ${base} (once per probe version)`);
-  try {
-    await runtime.buildImage(probesDir(), tag, { BASE: base }, signal);
-  } catch (err) {
-    if (!(err instanceof SlimError && err.code === 'BUILD_UNSUPPORTED')) throw err;
-    log.step(`building the probe ${tag} on this machine (the runtime builds no images)`);
-    const built = await probeArchiveFromHost(probesDir(), tag, signal);
-    try {
-      await runtime.loadImage(built.archive, signal);
-    } finally {
-      await built.done();
-    }
+  if ((await runtime.ping()).flavour === 'oci') {
+    await runtime.loadImage(await cachedProbeArchive(probesDir(), tag, signal, (line) => log.step(line)), signal);
     return tag;
   }
+  const base = process.env.SLIM_PROBE_BASE ?? 'debian:bookworm';
+  log.step(`building the probe image ${tag} from ${base} (once per probe version)`);
+  await runtime.buildImage(probesDir(), tag, { BASE: base }, signal);
   await runtime.removeDanglingImages('io.slim.probe-build-stage=1');
   return tag;
 }
