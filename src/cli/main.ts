@@ -13,6 +13,7 @@ import { lintCommand } from './commands/lint.js';
 import { inspectCommand } from './commands/inspect.js';
 import { diffCommand } from './commands/diff.js';
 import { attachmentsCommand } from './commands/attachments.js';
+import { completionCommand } from './commands/completion.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 import { commandPath, usageLines } from './usage.js';
 
@@ -97,6 +98,7 @@ program.addCommand(lintCommand(withGlobals));
 program.addCommand(inspectCommand(withGlobals));
 program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
+program.addCommand(completionCommand(() => program));
 // The commands that talk to an engine pick it; it is chosen (and said) only once one is needed.
 for (const cmd of program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff'].includes(c.name()))) {
   cmd.addOption(new Option('--runtime <engine>', 'the engine: docker, podman, or auto (Docker at DOCKER_HOST or its socket, else a Podman service socket)').choices(RUNTIME_CHOICES).default('auto'));
