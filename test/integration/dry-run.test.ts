@@ -74,6 +74,26 @@ describe('slim build --dry-run', () => {
     expect(Math.abs(r.projected.size - built.output.size) / built.output.size).toBeLessThan(0.03);
   });
 
+  it('Ctrl-C while it probes: exit 130, and everything it made is removed', async () => {
+    const port = freePort();
+    const tmp = mkdtempSync(join(scratch, 'tmp-int-'));
+    // A check that never passes: the probe is still running when the interrupt comes.
+    let sent = false;
+    const r = await runSlim(['build', IMAGE, '--network', 'host', '-e', `PORT=${port}`, '--smoke', 'echo not yet; exit 1', '--dry-run'], {
+      env: { TMPDIR: tmp },
+      onStderr: (text, kill) => {
+        if (sent || !/probe container \w+ started/.test(text)) return;
+        sent = true;
+        kill('SIGINT');
+      },
+    });
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('slim: cleanup done: everything slim created was removed');
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+    expect(runImages(r.runId)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it('-q prints the one line of the dry run', async () => {
     const port = freePort();
     const r = await runSlim(['-q', 'build', IMAGE, '--tag', `slim-test/python-http:dry-q-${port}`, '--network', 'host', '-e', `PORT=${port}`, '--smoke', smoke(port), '--dry-run']);
