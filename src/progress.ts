@@ -11,8 +11,14 @@ const SILENT: Progress = { add() {}, done() {} };
 /** Bars drawing now: a status line waits for them, as two live lines on one row would overwrite each other. */
 let barsDrawing = 0;
 
+/** -q: no bars and no status lines anywhere, whatever the terminal (set once, by the CLI). */
+let quiet = false;
+export function quietProgress(on: boolean): void {
+  quiet = on;
+}
+
 export function progressEnabled(stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
-  return stream.isTTY === true && !env.CI && env.TERM !== 'dumb';
+  return !quiet && stream.isTTY === true && !env.CI && env.TERM !== 'dumb';
 }
 
 export function progressBar(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {

@@ -2,6 +2,7 @@
 import { takeEarlySignals } from './early-signals.js';
 import { Command, Option } from 'commander';
 import { createLogger } from '../log.js';
+import { quietProgress } from '../progress.js';
 import { ExitCode, InternalError, InterruptedError, SlimError, UsageError } from '../errors.js';
 import { shortenMessage } from '../util/elide.js';
 import { Scope } from '../runtime/scope.js';
@@ -19,6 +20,8 @@ import { commandPath, usageLines } from './usage.js';
 
 /** The one place that prints errors and sets the exit code. */
 async function runAction(action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags): Promise<void> {
+  // -q silences the progress bars too, which the steps draw without a logger.
+  quietProgress(flags.quiet ?? false);
   const log = createLogger({ level: flags.verbose ? 'debug' : 'info', quiet: flags.quiet ?? false });
   let code: number = ExitCode.error;
   if (flags.runId !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(flags.runId)) {

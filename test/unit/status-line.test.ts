@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { lastLine, NO_STATUS, progressBar, retryStatusText, statusLine, type StatusLine } from '../../src/progress.js';
+import { lastLine, NO_STATUS, progressBar, quietProgress, retryStatusText, statusLine, type StatusLine } from '../../src/progress.js';
 import { retryStatus } from '../../src/verify/retry-status.js';
 import { createLogger } from '../../src/log.js';
 
@@ -63,6 +63,28 @@ describe('statusLine', () => {
       line.show('shown after');
       expect(s.writes.at(-1)).toBe('\r\x1b[Kshown after');
     } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('quietProgress (-q)', () => {
+  it('turns off the progress bars and status lines on a terminal too', () => {
+    vi.stubEnv('CI', '');
+    vi.stubEnv('TERM', 'xterm');
+    try {
+      quietProgress(true);
+      const s = fakeStream(true, 100);
+      const bar = progressBar('reading', 10, s as unknown as NodeJS.WriteStream);
+      bar.add(5);
+      bar.done();
+      statusLine(s, { env: TERM }).show('waiting');
+      expect(s.writes).toEqual([]);
+      quietProgress(false);
+      progressBar('reading', 10, s as unknown as NodeJS.WriteStream).add(5);
+      expect(s.writes).toHaveLength(1);
+    } finally {
+      quietProgress(false);
       vi.unstubAllEnvs();
     }
   });
