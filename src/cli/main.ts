@@ -2,6 +2,7 @@
 import { takeEarlySignals } from './early-signals.js';
 import { Command, Option } from 'commander';
 import { createLogger } from '../log.js';
+import { quietProgress } from '../progress.js';
 import { ExitCode, InternalError, InterruptedError, SlimError, UsageError } from '../errors.js';
 import { shortenMessage } from '../util/elide.js';
 import { Scope } from '../runtime/scope.js';
@@ -14,11 +15,14 @@ import { lintCommand } from './commands/lint.js';
 import { inspectCommand } from './commands/inspect.js';
 import { diffCommand } from './commands/diff.js';
 import { attachmentsCommand } from './commands/attachments.js';
+import { completionCommand } from './commands/completion.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 import { commandPath, usageLines } from './usage.js';
 
 /** The one place that prints errors and sets the exit code. */
 async function runAction(action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags): Promise<void> {
+  // -q silences the progress bars too, which the steps draw without a logger.
+  quietProgress(flags.quiet ?? false);
   const log = createLogger({ level: flags.verbose ? 'debug' : 'info', quiet: flags.quiet ?? false });
   let code: number = ExitCode.error;
   if (flags.runId !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(flags.runId)) {
@@ -100,6 +104,7 @@ program.addCommand(lintCommand(withGlobals));
 program.addCommand(inspectCommand(withGlobals));
 program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
+program.addCommand(completionCommand(() => program));
 // The commands that talk to an engine pick it; it is chosen (and said) only once one is needed.
 for (const cmd of program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff'].includes(c.name()))) {
   cmd.addOption(new Option('--runtime <engine>', 'the engine: docker, podman, oci (daemonless, with runc or crun), or auto (Docker at DOCKER_HOST or its socket, else a Podman service socket, else oci)').choices(RUNTIME_CHOICES).default('auto'));

@@ -59,6 +59,7 @@ export interface BuildFlags {
   verifyExec: string[];
   repair: boolean;
   repairRounds: string;
+  dryRun?: boolean;
 }
 
 export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'auto', repairRounds: '3' } as const;
@@ -173,7 +174,9 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     ...(epoch !== undefined ? { epoch } : {}),
     outputs: checkOutputPaths((f.output?.length ? f.output : ['docker']).map(parseOutputRef)),
     registry: { insecure: f.insecureRegistry ?? [], attach: f.attach !== false },
-    ...(f.sbom ?? f.report ? { sbomOut: f.sbom ?? `${f.report!.replace(/\.json$/, '')}.sbom.cdx.json` } : {}),
+    // A dry run makes no image, so no SBOM of one.
+    ...(!f.dryRun && (f.sbom ?? f.report) ? { sbomOut: f.sbom ?? `${f.report!.replace(/\.json$/, '')}.sbom.cdx.json` } : {}),
+    ...(f.dryRun ? { dryRun: true } : {}),
   };
 }
 

@@ -19,6 +19,8 @@ export function usageLines(code: string, message: string, path: string): string[
   let text = message.replace(/^error: /, '').replace(/\n\(Did you mean (.+)\?\)$/s, (_, s: string) => ` (did you mean ${s.replace(/\n/g, ' ')}?)`);
   const choice = /^option '(-\S+,\s*)?(--?\S+)[^']*' argument '(.*)' is invalid\. Allowed choices are (.+)\.$/s.exec(text);
   if (choice) text = `${choice[2]} must be one of ${choice[4]}, not "${choice[3]}"`;
+  const argChoice = /^command-argument value '(.*)' is invalid for argument '(.+)'\. Allowed choices are (.+)\.$/s.exec(text);
+  if (argChoice) text = `${argChoice[2]} must be one of ${argChoice[3]}, not "${argChoice[1]}"`;
   const excess = /^too many arguments.*\. Expected (\d+) arguments? but got (\d+)\.$/s.exec(text);
   if (excess) text = `${path} takes ${excess[1]} argument${excess[1] === '1' ? '' : 's'}, not ${excess[2]}`;
   const noValue = /^option '(?:-\S+,\s*)?(--?[^\s']+)[^']*' argument missing$/.exec(text);
@@ -27,7 +29,7 @@ export function usageLines(code: string, message: string, path: string): string[
   const isRoot = !path.includes(' ');
   const hint =
     code === 'commander.unknownCommand' ? `${path} --help lists the commands`
-    : ABOUT_ARGUMENTS.has(code) ? `${path} --help shows the arguments`
+    : ABOUT_ARGUMENTS.has(code) || argChoice ? `${path} --help shows the arguments`
     : `${path} --help lists the options${isRoot ? ' and commands' : ''}`;
   return [`slim: error: ${text}`, `slim: hint: ${hint}`];
 }

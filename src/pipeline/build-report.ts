@@ -54,8 +54,8 @@ export function buildReport(o: BuildOutcome): BuildReport {
     input: { ref: o.input, id: inspect.id, size: inspect.size, files: inputFiles, layers: img.layerCount },
     output: { ref: o.engineRef, written: o.written, id: slimId, digest: built.manifestDigest, size: o.size, files: outFiles, entries: plan.entries.length, layerSize: layer.size, layerMediaType: layer.mediaType },
     reduction: { sizeRatio: inspect.size / Math.max(1, o.size), filesRatio: inputFiles / Math.max(1, outFiles) },
-    probe: { backend: o.trace.backend, records: o.records.length, distinctPaths: new Set(o.records.map((r) => r.path)).size, skippedLines: o.trace.skippedLines, check: o.trace.summary },
-    closure: { kept: o.closure.selection.size, byReason: o.closure.selection.countByFirstReason(), presets: o.closure.presets, packages: o.closure.packages, excluded: o.closure.excluded, warnings: o.closure.warnings },
+    probe: probeSection(o.trace, o.records),
+    closure: closureSection(o.closure),
     removed: { largestDirs: largestRemoved(img.index, o.closure.selection) },
     sizes: treeSizes(img.index, o.closure.selection, o.packageFiles ?? null),
     verify: {
@@ -70,4 +70,14 @@ export function buildReport(o: BuildOutcome): BuildReport {
     sbom: { format: 'CycloneDX 1.5', ...o.sbom },
     timings: { read: t('read'), probe: t('probe'), closure: t('closure'), pack: t('pack'), verify: t('verify'), repair: t('repair'), total: o.clock.total() },
   };
+}
+
+/** The report's probe section: what the trace saw (a dry run's report has it too). */
+export function probeSection(trace: TraceResult, records: readonly AccessRecord[]): BuildReport['probe'] {
+  return { backend: trace.backend, records: records.length, distinctPaths: new Set(records.map((r) => r.path)).size, skippedLines: trace.skippedLines, check: trace.summary };
+}
+
+/** The report's closure section: what was kept and why (a dry run's report has it too). */
+export function closureSection(closure: ClosureResult): BuildReport['closure'] {
+  return { kept: closure.selection.size, byReason: closure.selection.countByFirstReason(), presets: closure.presets, packages: closure.packages, excluded: closure.excluded, warnings: closure.warnings };
 }

@@ -45,6 +45,8 @@ export interface BuildOptions {
   platform?: Platform;
   /** Where the CycloneDX SBOM of the slim image is written (it is attached when pushing either way). */
   sbomOut?: string;
+  /** --dry-run: probe and closure only; the report says what would be kept and removed. */
+  dryRun?: boolean;
 }
 
 export interface BuildDeps {

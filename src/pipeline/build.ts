@@ -22,16 +22,21 @@ import { overBudget } from './budget.js';
 import { evidenceOf, sbomOf } from './evidence.js';
 import { buildReport } from './build-report.js';
 import { PhaseClock } from './phase-clock.js';
+import { dryRunReport } from './dry-run.js';
+import type { DryRunReport } from '../report/dry-run.js';
 
 /**
  * The build, as its steps: read, probe, closure, pack, verify, repair, harden, publish. Each step
  * lives in its own module; this is the order they run in and what each hands the next. The caller
  * may hand in the clock: a build that fails has no report, and the caller tells the timings so far.
+ * A dry run (--dry-run) stops after the closure with a report of its own.
  */
-export async function build(opts: BuildOptions, deps: BuildDeps, clock = new PhaseClock()): Promise<BuildReport> {
+export async function build(opts: BuildOptions, deps: BuildDeps, clock = new PhaseClock()): Promise<BuildReport | DryRunReport> {
   const { runtime, log, scope } = deps;
-  const output = outputNameOf(opts);
-  if ((await runtime.ping()).flavour === 'oci') daemonlessRefs(opts);
+  // A dry run names no image and writes none: a file input needs no --tag for it, nor outputs.
+  const writes = opts.dryRun ? { ...opts, outputs: [] } : opts;
+  const output = outputNameOf(writes);
+  if ((await runtime.ping()).flavour === 'oci') daemonlessRefs(writes);
 
   // The probe does not wait for the read: it needs the image in the engine and its user, which
   // the engine can tell. What the trace executed is checked against the read once both are done.
@@ -69,6 +74,12 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
     return { packages, closed: await closeOver(opened, policy, records, [], Boolean(opts.harden), packages) };
   });
   for (const w of closed.closure.warnings) log.warn(w);
+  // Nothing past the closure: no layer is written, no image loaded, verified, tagged or pushed.
+  if (opts.dryRun) {
+    const report = dryRunReport({ input: opts.image, opened, trace, records, closure: closed.closure, packageFiles: packages.files, clock });
+    report.timings.total = clock.total();
+    return report;
+  }
 
   const bakedUser = opts.harden && isRoot(config.User) && opts.settings.user ? opts.settings.user : undefined;
   const packOpts = { backend: trace.backend, ...(opts.harden ? { harden: { stripSetid: true, ...(bakedUser ? { user: bakedUser } : {}) } } : {}) };

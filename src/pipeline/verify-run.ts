@@ -39,6 +39,7 @@ export async function runChecked(
         ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
         ...(opts.expected ? { expected: opts.expected } : {}),
         whilePassing: async () => void (health = await runHealthcheck(c, config)),
+        ...(deps.log?.status ? { status: deps.log.status } : {}),
       });
       return { ...r, health };
     } finally {

@@ -152,6 +152,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     signal: scope.signal,
     exec: (argv, timeoutSeconds) => container.exec(traced(argv), { user: '0:0', timeoutSeconds }),
     ...(whilePassing ? { whilePassing } : {}),
+    ...(log.status ? { status: log.status } : {}),
     ...(args.timeoutSeconds !== undefined ? { timeoutSeconds: args.timeoutSeconds } : {}),
     ...(args.expected ? { expected: args.expected } : {}),
     ...(args.ports ? { ports: args.ports } : {}),

@@ -6,6 +6,8 @@ import { engineHost, portEnv, reachPort } from './endpoint.js';
 import type { ContainerNetwork } from '../runtime/runtime.js';
 import { readOutputTree, type OutputTree } from './output-tree.js';
 import { outputPaths, type Check, type ServiceCheck } from './checks.js';
+import { retryStatus } from './retry-status.js';
+import type { StatusLine } from '../progress.js';
 
 export type { Check, ServiceCheck } from './checks.js';
 
@@ -55,6 +57,8 @@ export interface ExerciseOptions {
   exec?: ExecRunner;
   /** Run while the service is still up after every check passed (e.g. the image's HEALTHCHECK). */
   whilePassing?: () => Promise<void>;
+  /** Where a check being retried shows how it goes (the logger's status line on a terminal). */
+  status?: StatusLine;
 }
 
 /** Once the app has answered one check, the others get this long to pass: the app is up. */
@@ -114,33 +118,39 @@ export async function exercise(c: RunningContainer, check: Check, opts: Exercise
     let attempts = 0;
     let delay = 200;
     let cap = Math.max(FIRST_ATTEMPT_MS, need);
-    for (;;) {
-      opts.signal.throwIfAborted();
-      const before = await c.state();
-      attempts++;
-      const budget = Math.max(1000, Math.min(cap, runUntil - Date.now()));
-      const t0 = Date.now();
-      const r = await attempt(one, { env, net, engine, budget, exec, signal: opts.signal, httpPort: check.httpPort });
-      opts.signal.throwIfAborted();
-      if (r.ok) {
-        readySeconds ??= (Date.now() - started) / 1000;
-        results.push({ name: one.name, kind: one.kind, passed: true, attempts, detail: r.detail, attemptSeconds: (Date.now() - t0) / 1000 });
-        break;
+    const shown = retryStatus(opts.status, one.name, started);
+    try {
+      for (;;) {
+        opts.signal.throwIfAborted();
+        const before = await c.state();
+        attempts++;
+        const budget = Math.max(1000, Math.min(cap, runUntil - Date.now()));
+        const t0 = Date.now();
+        const r = await attempt(one, { env, net, engine, budget, exec, signal: opts.signal, httpPort: check.httpPort });
+        opts.signal.throwIfAborted();
+        if (r.ok) {
+          readySeconds ??= (Date.now() - started) / 1000;
+          results.push({ name: one.name, kind: one.kind, passed: true, attempts, detail: r.detail, attemptSeconds: (Date.now() - t0) / 1000 });
+          break;
+        }
+        // It ran out of time rather than failed: a slow suite, not a hang, may need longer.
+        if (Date.now() - t0 >= budget - 50) cap *= 2;
+        if (!before.running) {
+          // It had already ended when this attempt ran: that attempt was the last chance.
+          exited = before.exitCode;
+          results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `the container exited with code ${before.exitCode}; last attempt: ${oneLine(r.detail)}` });
+          break;
+        }
+        if (Date.now() + delay > retryUntil) {
+          results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `did not pass within ${Math.round((Math.max(retryUntil, Date.now()) - started) / 1000)}s (${attempts} attempts): ${oneLine(r.detail)}` });
+          break;
+        }
+        shown.failed(attempts, r.detail);
+        await sleep(delay, opts.signal);
+        delay = Math.min(delay * 2, 2000);
       }
-      // It ran out of time rather than failed: a slow suite, not a hang, may need longer.
-      if (Date.now() - t0 >= budget - 50) cap *= 2;
-      if (!before.running) {
-        // It had already ended when this attempt ran: that attempt was the last chance.
-        exited = before.exitCode;
-        results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `the container exited with code ${before.exitCode}; last attempt: ${oneLine(r.detail)}` });
-        break;
-      }
-      if (Date.now() + delay > retryUntil) {
-        results.push({ name: one.name, kind: one.kind, passed: false, attempts, detail: `did not pass within ${Math.round((Math.max(retryUntil, Date.now()) - started) / 1000)}s (${attempts} attempts): ${oneLine(r.detail)}` });
-        break;
-      }
-      await sleep(delay, opts.signal);
-      delay = Math.min(delay * 2, 2000);
+    } finally {
+      shown.done();
     }
   }
 

@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode, InternalError, UsageError } from '../../errors.js';
 import { applyConfigFile } from '../config-file.js';
 import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
-import { reportingFailures } from '../build-outputs.js';
+import { reportingFailures, type Failure } from '../build-outputs.js';
+import type { BuildReport } from '../../report/report.js';
+import type { DryRunReport } from '../../report/dry-run.js';
 import { appendStepSummary } from '../../report/step-summary.js';
 import { platformOption, registryInputOf } from './registry-input.js';
 
@@ -40,6 +42,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--report <file>', 'write the JSON report to this file')
     .option('--html <file>', 'write the report as one self-contained HTML page (treemap of kept and removed bytes, checks, repair, hardening, timings)')
     .option('--sbom <file>', 'write a CycloneDX SBOM of the slim image (default: next to --report, as <report>.sbom.cdx.json)')
+    .option('--dry-run', 'probe and compute the closure only: print what would be kept and removed (by directory and package) and the projected size; nothing is packed, loaded, verified or written')
     .action(async (imageArg: string | undefined, _flags: BuildFlags & GlobalFlags, self: Command) => {
       // The config file fills in before run(): its run-id, quiet and verbose count too. Its errors surface inside.
       let config: ReturnType<typeof applyConfigFile> | Error;
@@ -58,11 +61,17 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         const { platform } = registryInputOf(flags as { platform?: string });
         const opts = { ...toBuildOptions(image, flags), ...(platform ? { platform } : {}) };
         const { build } = await import('../../pipeline/build.js');
+        if (opts.dryRun) {
+          const ignored = [...(flags.output ?? []).map((o) => `-o ${o}`), ...((flags as { html?: string }).html ? ['--html'] : []), ...(flags.sbom ? ['--sbom'] : []), ...(flags.seccompOut ? ['--seccomp-out'] : [])];
+          if (ignored.length) ctx.log.warn(`--dry-run: ${ignored.join(', ')} not written`);
+          return dryRun(await build(opts, ctx, failure.clock), flags, failure, self.optsWithGlobals<GlobalFlags>().quiet ?? false);
+        }
         const { checkRegistries } = await import('../../pipeline/publish.js');
         // Before the engine is touched: a registry output that cannot take the push fails now, not after the build.
         await checkRegistries(opts.outputs.flatMap((o) => (o.kind === 'registry' ? [o.ref] : [])), opts.registry, ctx.log, ctx.scope.signal);
         const { quietLine, renderText } = await import('../../report/report.js');
         const report = await build(opts, ctx, failure.clock);
+        if (report.status === 'dry-run') throw new InternalError('a build without --dry-run returned a dry-run report');
         const json = JSON.stringify(report, null, 2);
         if (flags.report) await failure.writeReport(json);
         const { html } = flags as { html?: string };
@@ -78,4 +87,15 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         return report.status === 'ok' ? ExitCode.ok : report.status === 'over-budget' ? ExitCode.overBudget : ExitCode.verifyFailed;
       }), flags);
     });
+}
+
+/** A dry run's report: on stdout with --json, in --report FILE, and said in text (one line with -q). */
+async function dryRun(report: BuildReport | DryRunReport, flags: BuildFlags & GlobalFlags, failure: Failure, quiet: boolean): Promise<number> {
+  if (report.status !== 'dry-run') throw new InternalError('a dry run returned the report of a build');
+  const json = JSON.stringify(report, null, 2);
+  if (flags.report) await failure.writeReport(json);
+  if (flags.json) process.stdout.write(json + '\n');
+  const { dryRunQuietLine, renderDryRun } = await import('../../report/dry-run.js');
+  process.stderr.write((quiet ? dryRunQuietLine(report) : renderDryRun(report)) + '\n');
+  return ExitCode.ok;
 }
