@@ -30,7 +30,7 @@ describe('slim completion', () => {
     expect(complete(r.stdout, ['slim', 'build', '--net'])).toEqual(['--network']);
     // After the program's own options, with the image given; a flag's fixed values; the shells.
     expect(complete(r.stdout, ['slim', '-q', 'build', 'app:1', '--dry'])).toEqual(['--dry-run']);
-    expect(complete(r.stdout, ['slim', 'build', 'app:1', '--runtime', ''])).toEqual(['docker', 'podman', 'auto']);
+    expect(complete(r.stdout, ['slim', 'build', 'app:1', '--runtime', ''])).toEqual(['docker', 'podman', 'oci', 'auto']);
     expect(complete(r.stdout, ['slim', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
     expect(complete(r.stdout, ['slim', ''])).toEqual(expect.arrayContaining(['build', 'probe', 'inspect', 'diff', 'lint', 'completion']));
     // A value of its own (a tag, a file) is left to the shell's file completion.
@@ -53,7 +53,7 @@ describe('slim completion', () => {
     expect(zsh.stdout).toMatch(/ completion\) _arguments .*'1:value:\(bash zsh fish\)'/);
     expect(fish.stdout).toMatch(/^complete -c slim -n 'not __fish_seen_subcommand_from build probe lint inspect diff attachments completion' -a build -d 'run IMAGE/m);
     expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from build' -l network -r -F -d /m);
-    expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from build' -l runtime -x -a 'docker podman auto' -d /m);
+    expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from build' -l runtime -x -a 'docker podman oci auto' -d /m);
     expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from build' -s t -l tag -r -F -d /m);
     expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'$/m);
   });
