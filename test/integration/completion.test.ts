@@ -48,7 +48,7 @@ describe('slim completion', () => {
     expect(zsh.stdout).toMatch(/^#compdef slim\n/);
     expect(zsh.stdout).toMatch(/'build:run IMAGE under a probe/);
     expect(zsh.stdout).toMatch(/ build\) _arguments .*'--network\[[^\]]*\]:value:_files'/);
-    expect(zsh.stdout).toMatch(/ build\) _arguments .*'--runtime\[[^\]]*\]:value:\(docker podman auto\)'/);
+    expect(zsh.stdout).toMatch(/ build\) _arguments .*'--runtime\[[^\]]*\]:value:\(docker podman oci auto\)'/);
     expect(zsh.stdout).toMatch(/ build\) _arguments .*'\*--include\[/);
     expect(zsh.stdout).toMatch(/ completion\) _arguments .*'1:value:\(bash zsh fish\)'/);
     expect(fish.stdout).toMatch(/^complete -c slim -n 'not __fish_seen_subcommand_from build probe lint inspect diff attachments completion' -a build -d 'run IMAGE/m);
