@@ -8,6 +8,7 @@ import { fixtureTag } from '../helpers/fixtures.js';
 import { exportRootfs, subsetProblems } from '../helpers/rootfs.js';
 import { freePort, runSlim, type SlimRun } from '../helpers/slim.js';
 import { skopeoInspect } from '../helpers/validate.js';
+import { startRegistry } from '../helpers/registry.js';
 import { parseTraceText } from '../../src/trace/jsonl.js';
 
 /**
@@ -109,6 +110,23 @@ describe('--runtime oci: no engine at all', () => {
     const [orig, thin] = await Promise.all([exportRootfs(fixtureTag('python-http')), exportRootfs(tag)]);
     expect(subsetProblems(orig, thin).problems).toEqual([]);
     expectNothingLeft(r);
+  });
+
+  it('slims an image from a registry into the registry, its evidence attached, with nothing but runc', async () => {
+    const reg = await startRegistry();
+    try {
+      execFileSync('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci-archive:${archives.get('shell-job')!}:v1`, `docker://${reg.host}/job:v1`], { stdio: 'pipe' });
+      const r = await daemonless(['build', `registry:${reg.host}/job:v1`, '--runtime', 'oci', '--no-repair', '-o', `registry:${reg.host}/job:slim`, '--json']);
+      const rep = expectBuilt(r, /daemonless \(--runtime oci\)/);
+      // skopeo, not slim, says what the registry holds.
+      const pushed = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/job:slim`], { encoding: 'utf8' })) as { Digest: string };
+      expect(rep.output.files).toBeGreaterThan(0);
+      expect(r.stderr).toMatch(new RegExp(`pushed\\s+${reg.host.replace(/[.]/g, '\\.')}/job:slim@${pushed.Digest}`));
+      expect(r.stderr).toMatch(/attached application\/vnd\.slim\.evidence\.v1 sha256:/);
+      expectNothingLeft(r);
+    } finally {
+      await reg.stop();
+    }
   });
 
   it('two builds at once each have their own images, bundles and runc state', async () => {
