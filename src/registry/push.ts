@@ -46,10 +46,10 @@ export async function ensureBlob(client: RegistryClient, repo: string, blob: Blo
 
 /** The image's blobs and its manifest by digest. Untagged: the tag goes on last, once all else is there. */
 export async function pushImage(client: RegistryClient, repo: string, img: BuiltImage, mountFrom: string[] = []): Promise<PushedImage> {
-  const layer: BlobSource = { digest: img.layer.digest, size: img.layer.size, mediaType: img.layer.mediaType, open: (start, end) => createReadStream(img.layer.path, { start, end: end - 1 }) };
+  const layers = img.layers.map((l): [BlobSource, string] => [{ digest: l.digest, size: l.size, mediaType: l.mediaType, open: (start, end) => createReadStream(l.path, { start, end: end - 1 }) }, 'pushing layer']);
   const config = bufferBlob(img.configRaw, MediaType.ociConfig);
   const blobs: PushedImage['blobs'] = [];
-  for (const [blob, label] of [[layer, 'pushing layer'], [config, undefined]] as const) {
+  for (const [blob, label] of [...layers, [config, undefined]] as const) {
     blobs.push({ digest: blob.digest, size: blob.size, outcome: await ensureBlob(client, repo, blob, mountFrom, label) });
   }
   const { digest } = await client.putManifest(repo, img.manifestDigest, MediaType.ociManifest, img.manifestRaw);

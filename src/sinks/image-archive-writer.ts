@@ -32,13 +32,15 @@ export function imageArchiveStream(img: BuiltImage, opts: { refName?: string; re
       },
     ],
   };
-  const dockerManifest = [{ Config: blob(img.configDigest), RepoTags: opts.repoTags?.length ? opts.repoTags : null, Layers: [blob(img.layer.digest)] }];
+  const dockerManifest = [{ Config: blob(img.configDigest), RepoTags: opts.repoTags?.length ? opts.repoTags : null, Layers: img.layers.map((l) => blob(l.digest)) }];
   (async () => {
     await addBuf('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
     await addBuf(blob(img.configDigest), img.configRaw);
     await addBuf(blob(img.manifestDigest), img.manifestRaw);
-    const entry = pack.entry({ ...fixed, name: blob(img.layer.digest), size: img.layer.size });
-    await pipeline(createReadStream(img.layer.path), entry);
+    for (const layer of img.layers) {
+      const entry = pack.entry({ ...fixed, name: blob(layer.digest), size: layer.size });
+      await pipeline(createReadStream(layer.path), entry);
+    }
     await addBuf('index.json', Buffer.from(JSON.stringify(index)));
     await addBuf('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
     pack.finalize();

@@ -69,7 +69,7 @@ async function addToOciLayout(dir: string, exists: boolean, img: BuiltImage, tag
       throw err;
     }
   };
-  await put(img.layer.digest, (tmp) => copyFile(img.layer.path, tmp));
+  for (const layer of img.layers) await put(layer.digest, (tmp) => copyFile(layer.path, tmp));
   await put(img.configDigest, (tmp) => writeFile(tmp, img.configRaw));
   await put(img.manifestDigest, (tmp) => writeFile(tmp, img.manifestRaw));
   if (!exists) await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
