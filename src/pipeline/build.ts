@@ -134,7 +134,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
  * The slim image's name: --tag, or the input's name with a -slim tag (a registry input's as
  * `docker pull` names it); a file input has no name to take.
  */
-function outputNameOf(opts: BuildOptions): { name: string } {
+/** The slim image's name: --tag, else the input's name with -slim. */
+export function outputNameOf(opts: BuildOptions): { name: string } {
   const source = parseSourceRef(opts.image);
   const named = source.kind === 'engine' ? source.ref : source.kind === 'registry' ? engineName(source.ref) : undefined;
   if (!named && !opts.tag && opts.outputs.some((o) => o.kind === 'docker')) {

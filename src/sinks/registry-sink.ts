@@ -97,8 +97,7 @@ export class RegistrySink implements ImageSink {
 }
 
 /** A sink for each registry ref, all sharing their hosts' clients. */
-export function registrySinks(refs: RegistryRef[], tag: string, opts: RegistryOptions): RegistrySink[] {
-  const hosts = new RegistryHosts(opts);
+export function registrySinks(refs: RegistryRef[], tag: string, opts: RegistryOptions, hosts = new RegistryHosts(opts)): RegistrySink[] {
   return refs.map((ref) => new RegistrySink(ref, tag, hosts));
 }
 

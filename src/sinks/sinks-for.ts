@@ -3,7 +3,7 @@ import type { OutputRef } from './output.js';
 import type { ImageSink } from './image-sink.js';
 import { fileSink } from './file-sinks.js';
 import { EngineSink } from './engine-sink.js';
-import { registrySinks, type RegistryOptions } from './registry-sink.js';
+import { registrySinks, type RegistryHosts, type RegistryOptions } from './registry-sink.js';
 
 export interface SinkOptions {
   /** The slim image's name: its tag in the engine, in a docker-archive, and the default registry tag. */
@@ -11,6 +11,8 @@ export interface SinkOptions {
   /** Tags the slim image the engine holds already (loaded there to be verified). */
   keep: (repository: string, tag: string) => Promise<void>;
   registry: RegistryOptions;
+  /** Registry clients and the repositories pushed to, shared with other images' sinks (a fleet's): their blobs are mounted, not uploaded again. */
+  hosts?: RegistryHosts;
 }
 
 /**
@@ -23,5 +25,5 @@ export function sinksFor(outputs: readonly OutputRef[], opts: SinkOptions): Imag
   // One tag in the engine, however often `docker` was given.
   const engine = outputs.some((o) => o.kind === 'docker') ? [new EngineSink(opts.name, opts.keep)] : [];
   const refs = outputs.flatMap((o) => (o.kind === 'registry' ? [o.ref] : []));
-  return [...files, ...engine, ...registrySinks(refs, parseImageName(opts.name).tag ?? 'latest', opts.registry)];
+  return [...files, ...engine, ...registrySinks(refs, parseImageName(opts.name).tag ?? 'latest', opts.registry, opts.hosts)];
 }

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { SlimError } from '../errors.js';
+import type { FileEntry } from '../rootfs/entry.js';
+import { compareBytes } from '../rootfs/file-index.js';
+import type { BuildReport } from '../report/report.js';
+import { build, outputNameOf } from '../pipeline/build.js';
+import type { BuildDeps, BuildOptions } from '../pipeline/build-types.js';
+import { firstVerdict, verifyPlanOf } from '../pipeline/verify-step.js';
+import { ContentSpool, type ContentReader } from '../sources/content-spool.js';
+import { dockerArchiveSource } from '../sources/archive-source.js';
+import { readImage, type ReadImage } from '../sources/read-image.js';
+import { writeLayer, type WrittenLayer } from '../pack/layer-writer.js';
+import { layeredImage, type BuiltImage } from '../pack/image-builder.js';
+import type { PlanEntry } from '../pack/plan.js';
+import { imageArchiveStream } from '../sinks/image-archive-writer.js';
+import { sinksFor } from '../sinks/sinks-for.js';
+import { publish } from '../sinks/publish.js';
+import { RegistryHosts } from '../sinks/registry-sink.js';
+import { holdImage } from '../runtime/run-images.js';
+import { Scope } from '../runtime/scope.js';
+import type { HistoryEntry } from '../image/types.js';
+import { planSharing, type FleetEntry, type SharePlan, type SharePlanOptions } from './share-plan.js';
+
+export interface FleetMember {
+  /** The image as the fleet file names it. */
+  image: string;
+  opts: BuildOptions;
+}
+
+export interface FleetImageReport {
+  image: string;
+  /** The single-layer build, as `slim build` makes it. */
+  single: { id: string; size: number; files: number; layerBytes: number };
+  /** The layered image: the shared layers under it, then its own. */
+  layered: { id: string; manifestDigest: string; layers: string[]; layerBytes: number; ownFiles: number; verify: 'pass' | 'fail'; summary: string; written: string[] };
+}
+
+export interface FleetReport {
+  status: 'ok' | 'verify-failed';
+  strategy: SharePlan['strategy'];
+  why: string;
+  shared: { digest: string; size: number; files: number; bytes: number; images: string[] }[];
+  images: FleetImageReport[];
+  /** Bytes a node pulls to run every image, and a registry stores: distinct layer blobs, compressed. */
+  pull: { single: number; fleet: number };
+}
+
+/**
+ * `slim fleet build`: each image built as `slim build` does (probe, closure, verify), into a
+ * single-layer archive of the run; then the files several of them keep identically go into shared
+ * layers, each image is packed again as [shared…, own] with exactly its single-layer files, loaded,
+ * verified with its own checks against its original, and published to its outputs.
+ */
+export async function fleetBuild(members: FleetMember[], share: SharePlanOptions, deps: BuildDeps): Promise<FleetReport> {
+  const { log, scope, runtime } = deps;
+  const tmp = await scope.tempDir('slim-fleet-');
+  const built: { member: FleetMember; report: BuildReport; read: ReadImage; spool: ContentSpool; deps: BuildDeps }[] = [];
+  for (const [i, member] of members.entries()) {
+    log.step(`fleet: building ${member.image} (${i + 1} of ${members.length})`);
+    // A scope of its own per image, so run tags (the input, slim-0…) never meet; it lives until the fleet ends.
+    const child = new Scope({ id: `${scope.id}-${i}` });
+    const follow = () => child.abort(scope.signal.reason);
+    scope.signal.addEventListener('abort', follow, { once: true });
+    scope.defer(`fleet image ${member.image}`, async () => {
+      scope.signal.removeEventListener('abort', follow);
+      await child.dispose();
+    });
+    const file = join(tmp, `single-${i}.tar`);
+    const childDeps = { ...deps, scope: child };
+    const report = await build({ ...member.opts, outputs: [{ kind: 'docker-archive', file }], registry: { ...member.opts.registry, attach: false } }, childDeps);
+    if (report.status !== 'ok' || !('output' in report)) throw new SlimError(`fleet: ${member.image} did not build: ${report.status}`, { code: 'BASELINE_FAILED' });
+    const spool = await ContentSpool.create(await child.tempDir('slim-fleet-read-'));
+    child.defer('fleet spool', () => spool.close());
+    const read = await readImage(await dockerArchiveSource(file, `the slim image of ${member.image}`, { untrusted: false }), spool, { signal: scope.signal });
+    built.push({ member, report: report as BuildReport, read, spool, deps: childDeps });
+  }
+
+  log.step('fleet: finding the files the images keep identically');
+  const fleet = await Promise.all(built.map(async (b) => ({ name: b.member.image, entries: await entriesOf(b.read, b.spool) })));
+  const plan = planSharing(fleet, share);
+  log.info(plan.why);
+
+  const readers = new WeakMap<FileEntry, ContentReader>();
+  const content: ContentReader = {
+    read: (e, range) => readers.get(e)!.read(e, range),
+    stream: (e) => readers.get(e)!.stream(e),
+  };
+  const planOf = (b: (typeof built)[number], paths: Iterable<string>) => {
+    const wanted = new Set(paths);
+    const entries = b.read.index.sorted().filter((e) => e.path !== '/' && wanted.has(e.path)).sort((x, y) => compareBytes(x.path, y.path));
+    for (const e of entries) readers.set(e, b.spool);
+    return withLinks(entries);
+  };
+  const sharedLayers: WrittenLayer[] = [];
+  for (const [n, s] of plan.shared.entries()) {
+    const entries = planOf(built[s.images[0]!]!, s.paths);
+    const layer = await writeLayer({ entries, config: {} as never, annotations: {} }, content, join(tmp, `shared-${n}.tar.gz`), scope.signal, 'gzip');
+    log.info(`shared layer ${n + 1}: ${s.paths.length} files, ${(s.bytes / 1e6).toFixed(1)} MB, for ${s.images.map((i) => members[i]!.image).join(', ')}: ${layer.digest.slice(7, 19)}`);
+    sharedLayers.push(layer);
+  }
+
+  const hosts = new RegistryHosts(members[0]?.opts.registry ?? { insecure: [], attach: false });
+  const images: FleetImageReport[] = [];
+  const ownSizes: number[] = [];
+  let failed = false;
+  for (const [i, b] of built.entries()) {
+    const mine = plan.images[i]!;
+    const own = await writeLayer({ entries: planOf(b, mine.own), config: {} as never, annotations: {} }, content, join(tmp, `own-${i}.tar.gz`), scope.signal, 'gzip');
+    ownSizes.push(own.size);
+    // The single-layer build gzip'd as the layered one is, so that their sizes compare.
+    const single = await writeLayer({ entries: planOf(b, b.read.index.sorted().map((e) => e.path)), config: {} as never, annotations: {} }, content, join(tmp, `single-${i}.tar.gz`), scope.signal, 'gzip');
+    const layers = [...mine.layers.map((n) => sharedLayers[n]!), own];
+    const img = layered(b.read, layers, mine.layers.map((n) => plan.shared[n]!.images.map((j) => members[j]!.image)));
+    log.step(`fleet: verifying ${b.member.image} as ${layers.length} layers`);
+    const held = await holdImage(runtime, b.deps.scope, img.configDigest, 'fleet');
+    const archive = new PassThrough();
+    imageArchiveStream(img, { repoTags: held.repoTags }).pipe(archive);
+    const id = await runtime.loadImage(archive, scope.signal);
+    const original = await runtime.inspectImage(b.report.input.id);
+    if (!original) throw new SlimError(`fleet: the original of ${b.member.image} left the engine`, { code: 'IMAGE_NOT_FOUND' });
+    const vplan = verifyPlanOf(b.member.opts.verifyCheck, b.member.opts.settings, original.config);
+    const { verdict } = await firstVerdict(vplan, b.report.input.id, undefined, id, b.deps);
+    failed ||= !verdict.passed;
+    let written: string[] = [];
+    if (verdict.passed) {
+      const { name } = outputNameOf(b.member.opts);
+      const sinks = sinksFor(b.member.opts.outputs, { name, keep: (repository, tag) => runtime.tagImage(id, repository, tag), registry: { ...b.member.opts.registry, attach: false }, hosts });
+      written = (await publish(sinks, img, { signal: scope.signal, log })).written;
+    }
+    images.push({
+      image: b.member.image,
+      single: { id: b.report.output.id, size: b.report.output.size, files: b.report.output.files, layerBytes: single.size },
+      layered: { id, manifestDigest: img.manifestDigest, layers: layers.map((l) => l.digest), layerBytes: layers.reduce((n, l) => n + l.size, 0), ownFiles: mine.own.length, verify: verdict.passed ? 'pass' : 'fail', summary: verdict.summary, written },
+    });
+  }
+  return {
+    status: failed ? 'verify-failed' : 'ok',
+    strategy: plan.strategy,
+    why: plan.why,
+    shared: plan.shared.map((s, n) => ({ digest: sharedLayers[n]!.digest, size: sharedLayers[n]!.size, files: s.paths.length, bytes: s.bytes, images: s.images.map((i) => members[i]!.image) })),
+    images,
+    pull: {
+      single: images.reduce((n, im) => n + im.single.layerBytes, 0),
+      fleet: sharedLayers.reduce((n, l) => n + l.size, 0) + ownSizes.reduce((n, size) => n + size, 0),
+    },
+  };
+}
+
+/** Each entry's key: everything that makes two images' copies the same file, its content by sha256. */
+async function entriesOf(read: ReadImage, spool: ContentSpool): Promise<FleetEntry[]> {
+  const names = new Map<number, string[]>();
+  for (const e of read.index.values()) if (e.kind === 'file') names.set(e.inode, [...(names.get(e.inode) ?? []), e.path]);
+  const out: FleetEntry[] = [];
+  for (const e of read.index.sorted()) {
+    if (e.path === '/') continue;
+    const m = e.meta;
+    const meta = [e.kind, m.mode, m.uid, m.gid, m.mtime, m.uname ?? '', m.gname ?? '', m.xattrs ?? {}];
+    if (e.kind === 'dir') {
+      out.push({ path: e.path, key: JSON.stringify(meta), bytes: 0, dir: true });
+      continue;
+    }
+    let detail: unknown[] = [];
+    if (e.kind === 'file') {
+      const hash = createHash('sha256');
+      for await (const c of spool.stream(e)) hash.update(c as Buffer);
+      detail = [e.size, hash.digest('hex'), [...names.get(e.inode)!].sort()];
+    } else if (e.kind === 'symlink') detail = [e.target];
+    else if (e.kind === 'char' || e.kind === 'block') detail = [e.major, e.minor];
+    out.push({ path: e.path, key: JSON.stringify([...meta, ...detail]), bytes: e.kind === 'file' ? e.size : 0, dir: false });
+  }
+  return out;
+}
+
+/** Plan entries in path order, a file's later names written as hard links to its first. */
+function withLinks(entries: FileEntry[]): PlanEntry[] {
+  const first = new Map<number, string>();
+  return entries.map((entry) => {
+    if (entry.kind !== 'file') return { entry };
+    const to = first.get(entry.inode);
+    if (to !== undefined) return { entry, linkTo: to };
+    first.set(entry.inode, entry.path);
+    return { entry };
+  });
+}
+
+/** The single-layer image's config with the layers under it said in its history. */
+function layered(read: ReadImage, layers: WrittenLayer[], sharedBy: string[][]): BuiltImage {
+  const { rootfs: _rootfs, history = [], ...rest } = read.config;
+  const created = read.config.created ?? new Date(0).toISOString();
+  const shared: HistoryEntry[] = sharedBy.map((imgs, n) => ({ created, created_by: `slim fleet build: shared layer ${n + 1}`, comment: `files kept identically by ${imgs.join(', ')}` }));
+  const annotations: Record<string, string> = {};
+  return layeredImage({ ...rest, history: [...shared, ...history] }, annotations, layers);
+}
