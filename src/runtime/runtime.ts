@@ -100,7 +100,8 @@ export interface RunningContainer {
   /** Resolves with the exit code when the container stops. */
   wait(): Promise<number>;
   stop(timeoutSeconds: number): Promise<void>;
-  logs(): Promise<{ stdout: Buffer; stderr: Buffer }>;
+  /** `output`, when the engine tells the order: both streams interleaved as they were written. */
+  logs(): Promise<{ stdout: Buffer; stderr: Buffer; output?: Buffer }>;
   /** Run a command inside the running container (docker exec) and wait for it. */
   exec(cmd: string[], opts?: { user?: string; timeoutSeconds?: number }): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
   /** Network mode, own address and published ports, as the engine reports them. */
