@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
@@ -7,13 +10,14 @@ import { freePort, runSlim } from '../helpers/slim.js';
 // give a shell, which is what slim debug is for.
 const madeTags: string[] = [];
 const started: string[] = [];
+const work = mkdtempSync(join(tmpdir(), 'slim-debug-test-'));
 let slimImage = '';
 
 beforeAll(async () => {
   const port = freePort();
   slimImage = `slim-test/node-http:debug-${port}`;
   madeTags.push(slimImage);
-  const r = await runSlim(['build', fixtureTag('node-http'), '--tag', slimImage, '--network', 'host', '-e', `PORT=${port}`, '--http-port', String(port), '--http-probe', 'GET /', '--harden', '--seccomp-out', `/tmp/slim-debug-test-${port}.seccomp.json`, '--json']);
+  const r = await runSlim(['build', fixtureTag('node-http'), '--tag', slimImage, '--network', 'host', '-e', `PORT=${port}`, '--http-port', String(port), '--http-probe', 'GET /', '--harden', '--seccomp-out', join(work, 'seccomp.json'), '--json']);
   expect(r.code, r.stderr).toBe(0);
   docker(['image', 'inspect', slimImage]);
   // The premise: the image itself has no shell to exec.
@@ -24,6 +28,7 @@ beforeAll(async () => {
 afterAll(() => {
   for (const c of started) docker(['rm', '-f', c]);
   removeImages(madeTags);
+  rmSync(work, { recursive: true, force: true });
 });
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('slim: error:'));
