@@ -12,6 +12,8 @@ export interface HardenStep {
   result: 'done' | 'pass' | 'fail' | 'warning' | 'skipped';
   detail: string;
   paths?: string[];
+  /** A failed seccomp step: the last lines the slim image's container printed under the profile, and the original's. */
+  output?: { slim: string[]; original: string[] };
 }
 
 export interface HardenReport {

@@ -86,6 +86,17 @@ describe('a slim image that fails verification', () => {
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
   });
 
+  it('--keep-failed after repair rounds: the last round\'s image is the one kept', async () => {
+    const tag = `slim-test/shell-job:failed-repaired-${freePort()}`;
+    madeTags.push(`${tag}-failed`);
+    const r = await runSlim(['build', IMAGE, '--tag', tag, '--exclude', '/data/people.csv', '--repair-rounds', '1', '--keep-failed', '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.report!.repair).toMatchObject({ result: 'failed', rounds: 1 });
+    expect(r.report!.verify.output!.slim).toContain(MISSING);
+    expect(JSON.parse(docker(['image', 'inspect', `${tag}-failed`]))[0].Id).toBe(r.report!.output.id);
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+  });
+
   it('-q: the one failure line names the kept image', async () => {
     const tag = `slim-test/shell-job:failed-q-${freePort()}`;
     madeTags.push(`${tag}-failed`);

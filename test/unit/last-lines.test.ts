@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { lastLines } from '../../src/verify/last-lines.js';
 import { failedName } from '../../src/image/reference.js';
 import { demux } from '../../src/runtime/docker-streams.js';
+import { compareRuns, type Checked } from '../../src/pipeline/verify-run.js';
+import { withSeccompVerdict } from '../../src/pipeline/harden-checks.js';
+import type { Check } from '../../src/verify/checks.js';
+import type { HardenReport } from '../../src/report/report.js';
 
 const frame = (kind: 1 | 2, text: string) => {
   const body = Buffer.from(text);
@@ -42,5 +46,26 @@ describe('the name --keep-failed keeps a failed image under', () => {
     const { tag } = failedName(`app:${'a'.repeat(128)}`);
     expect(tag).toHaveLength(128);
     expect(tag.endsWith('-failed')).toBe(true);
+  });
+});
+
+describe('the verdict carries the last lines only when the slim image failed', () => {
+  const run = (exitCode: number, output: string): Checked => ({
+    passed: exitCode === 0, summary: '', checks: [], exitCode, stdout: Buffer.from(''), stderr: Buffer.from(''), output: Buffer.from(output), outputs: new Map(), seconds: 1, health: { result: 'none', detail: '' },
+  });
+  const job: Check = { kind: 'job', compareOutputs: [] };
+  it('a failed job: both containers\' ends', () => {
+    const v = compareRuns(job, run(0, 'starting\ndone\n'), run(1, 'starting\nerror: no /data\n'));
+    expect(v.passed).toBe(false);
+    expect(v.output).toEqual({ slim: ['starting', 'error: no /data'], original: ['starting', 'done'] });
+  });
+  it('a passing one: none', () => {
+    expect(compareRuns(job, run(0, 'done\n'), run(0, 'done\n'))).not.toHaveProperty('output');
+  });
+  it('failing only under the seccomp profile: the seccomp run\'s lines', () => {
+    const passed = compareRuns(job, run(0, 'done\n'), run(0, 'done\n'));
+    const seccompOutput = { slim: ['Operation not permitted'], original: ['done'] };
+    const harden: HardenReport = { steps: [{ step: 'seccomp', result: 'fail', detail: 'exit code: exited 1', output: seccompOutput }], readOnly: { result: 'pass', tmpfs: [] } };
+    expect(withSeccompVerdict(passed, harden)).toMatchObject({ passed: false, output: seccompOutput });
   });
 });
