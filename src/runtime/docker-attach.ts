@@ -17,7 +17,7 @@ export async function startAttached({ docker, calls }: DockerEngine, created: Cr
   const short = created.id.slice(0, 12);
   let stream: Duplex;
   try {
-    stream = (await calls.call(`attaching to container ${short}`, (abortSignal) => c.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true, abortSignal } as Docker.ContainerAttachOptions), REQUEST)) as unknown as Duplex;
+    stream = await calls.call(`attaching to container ${short}`, (abortSignal) => attach(docker, created.id, abortSignal), REQUEST);
   } catch (err) {
     await created.remove().catch(() => {});
     throw err instanceof SlimError ? err : wrap(`attaching to container ${short}`, err);
@@ -55,6 +55,32 @@ export async function startAttached({ docker, calls }: DockerEngine, created: Cr
   // Awaited by the caller; a rejection meanwhile (Ctrl-C) is reported there, not as unhandled.
   exited.catch(() => {});
   return { id: created.id, exited, resize, remove: () => created.remove() };
+}
+
+/**
+ * POST /containers/ID/attach, hijacked. Not dockerode's attach: it sends its options as a JSON
+ * body too, which Docker ignores and Podman passes on to the container's stdin as if typed (a
+ * shell reading a script from a pipe then runs `{"stream":true,…}` first).
+ */
+function attach(docker: Docker, id: string, abortSignal: AbortSignal): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: `/containers/${id}/attach?`,
+        method: 'POST',
+        isStream: true,
+        hijack: true,
+        abortSignal,
+        statusCodes: { 101: true, 200: true, 404: 'no such container', 500: 'server error' },
+        // The modem's own escape hatches: these as the query, and an empty body with a length of 0
+        // (`file`), so that the request is complete and nothing of it reaches the container.
+        options: { _query: { stream: true, stdin: true, stdout: true, stderr: true }, _body: {} },
+        file: Buffer.alloc(0),
+        headers: { 'Content-Type': 'text/plain' },
+      } as Parameters<Docker['modem']['dial']>[0],
+      (err, data) => (err ? reject(err) : resolve(data as Duplex)),
+    );
+  });
 }
 
 /** A container by name or ID, or undefined when the engine has none by that reference. */

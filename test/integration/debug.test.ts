@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, leftovers, removeImages } from '../helpers/engine.js';
+import { PODMAN_SOCKET, docker, leftovers, podmanLeftovers, removeImages, requirePodman } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 
@@ -110,5 +110,20 @@ describe('slim debug', () => {
     const bad = await runSlim(['debug', slimImage, '--cmd', '["unclosed"', '--', 'true']);
     expect(bad.code).toBe(2);
     for (const r of [missing, noHelper, job, bad]) expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+  });
+});
+
+describe('slim debug on Podman', () => {
+  it('a script on stdin reaches the shell as written, nothing else before it; the exit code and cleanup as on Docker', async () => {
+    requirePodman();
+    // debian:bookworm is both target (kept up by sleep) and helper here: what matters is the attach.
+    const r = await runSlim(['debug', '--runtime', 'podman', 'debian:bookworm', '--cmd', 'sleep 60'], {
+      env: { CONTAINER_HOST: `unix://${PODMAN_SOCKET}` },
+      input: 'tr "\\0" " " < /proc/1/cmdline; echo\nexit 3\n',
+    });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toBe('sleep 60 \n');
+    expect(r.stderr).not.toMatch(/command not found/);
+    expect(podmanLeftovers(r.runId)).toEqual({ containers: [], volumes: [], runTags: [] });
   });
 });
