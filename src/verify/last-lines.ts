@@ -2,6 +2,7 @@
 export const LAST_LINES = 10;
 /** A line longer than this is cut: one runaway line (a minified bundle, a dump) must not fill the summary. */
 const MAX_LINE = 300;
+const TAIL_BYTES = 64 * 1024;
 
 /**
  * The last lines a container printed, as a person reads them: carriage-return progress collapsed to
@@ -9,8 +10,9 @@ const MAX_LINE = 300;
  * lines ignored, each line cut at MAX_LINE characters.
  */
 export function lastLines(output: Buffer | string, n = LAST_LINES): string[] {
-  const lines = output
-    .toString()
+  // Only the end is read: a chatty service's whole log would be split into lines for ten of them.
+  const tail = Buffer.isBuffer(output) ? output.subarray(-TAIL_BYTES).toString() : output.slice(-TAIL_BYTES);
+  const lines = tail
     .split('\n')
     .map((l) => clean(l.replace(/\r$/, '').split('\r').pop()!));
   while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();

@@ -24,6 +24,10 @@ describe('the last lines a container printed', () => {
     const long = 'x'.repeat(1000);
     expect(lastLines('progress 10%\rprogress 100%\r\n\x1b[31mred\x1b[0m and\x07 bell\n' + long)).toEqual(['progress 100%', 'red and bell', 'x'.repeat(300) + '…']);
   });
+  it('reads only the end of a long log', () => {
+    const log = Buffer.from(Array.from({ length: 200_000 }, (_, i) => `request ${i}`).join('\n'));
+    expect(lastLines(log, 2)).toEqual(['request 199998', 'request 199999']);
+  });
   it('nothing printed is no lines', () => {
     expect(lastLines(Buffer.alloc(0))).toEqual([]);
     expect(lastLines('\n\n')).toEqual([]);
