@@ -42,7 +42,7 @@ export async function debugSession(opts: DebugOptions, io: AttachIo, deps: Build
   const { runtime, scope, log } = deps;
   // The helper first: a missing one is found before anything is started.
   if (!(await runtime.inspectImage(opts.helper))) {
-    throw new SlimError(`the helper image ${opts.helper} is not in the engine`, { code: 'IMAGE_NOT_FOUND', hint: 'give --image IMAGE: any image in the engine with /bin/sh (the slim image itself has none)' });
+    throw new SlimError(`the helper image ${opts.helper} is not in the engine`, { code: 'IMAGE_NOT_FOUND', hint: `give --image IMAGE: any image in the engine with /bin/sh (the slim image itself has none), or pull ${opts.helper}` });
   }
   const container = await runtime.inspectContainer(opts.target);
   const target = container ? runningTarget(container) : await startTarget(opts, deps);
