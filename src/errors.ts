@@ -43,7 +43,8 @@ export type ErrorCode =
   | 'REGISTRY_FAILED'
   | 'REGISTRY_TRANSIENT' // retried before it is reported
   | 'REFERRERS_RACE'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'NOT_RUNNING'; // slim debug: the target container is not (or no longer) running
 
 /**
  * A failure the user can act on: one line of message, an optional hint, and the exit code.

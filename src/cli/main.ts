@@ -16,6 +16,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { diffCommand } from './commands/diff.js';
 import { attachmentsCommand } from './commands/attachments.js';
 import { completionCommand } from './commands/completion.js';
+import { debugCommand } from './commands/debug.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 import { commandPath, usageLines } from './usage.js';
 
@@ -105,8 +106,9 @@ program.addCommand(inspectCommand(withGlobals));
 program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
 program.addCommand(completionCommand(() => program));
+program.addCommand(debugCommand(withGlobals));
 // The commands that talk to an engine pick it; it is chosen (and said) only once one is needed.
-for (const cmd of program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff'].includes(c.name()))) {
+for (const cmd of program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff', 'debug'].includes(c.name()))) {
   cmd.addOption(new Option('--runtime <engine>', 'the engine: docker, podman, oci (daemonless, with runc or crun), or auto (Docker at DOCKER_HOST or its socket, else a Podman service socket, else oci)').choices(RUNTIME_CHOICES).default('auto'));
 }
 

@@ -60,6 +60,7 @@ export interface BuildFlags {
   repair: boolean;
   repairRounds: string;
   dryRun?: boolean;
+  keepFailed?: boolean;
 }
 
 export const DEFAULTS = { smokeTimeout: '60', stopTimeout: '10', probe: 'auto', repairRounds: '3' } as const;
@@ -164,6 +165,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     exclude: f.exclude ?? [],
     presets: [...new Set(presets)] as PresetName[],
     keepPackages: f.keepPackages ?? false,
+    keepFailed: f.keepFailed ?? false,
     ...(f.harden ? { harden: { seccompOut: f.seccompOut ?? (f.report ? `${f.report.replace(/\.json$/, '')}.seccomp.json` : 'slim.seccomp.json') } } : {}),
     budget: {
       ...(f.maxSize !== undefined ? { maxSize: parseSize('--max-size', f.maxSize) } : {}),

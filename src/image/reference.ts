@@ -24,6 +24,15 @@ export function defaultOutputName(input: string): string {
   return `${repository}:${tag ?? 'latest'}-slim`;
 }
 
+/**
+ * The tag --keep-failed keeps a failed slim image under: its output name's, tag `<tag>-failed`
+ * (cut to fit the 128 characters a tag may have), so it sits next to the image it would have been.
+ */
+export function failedName(output: string): { repository: string; tag: string } {
+  const { repository, tag } = parseImageName(output);
+  return { repository, tag: `${(tag ?? 'latest').slice(0, 128 - '-failed'.length)}-failed` };
+}
+
 export function formatImageName(n: ImageName): string {
   return n.repository + (n.tag ? `:${n.tag}` : '') + (n.digest ? `@${n.digest}` : '');
 }

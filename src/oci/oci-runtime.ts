@@ -154,6 +154,15 @@ export class OciRuntime implements Runtime {
     return { containers, volumes };
   }
 
+  /** Containers live within one slim run: there is none of another to find. */
+  async inspectContainer(): Promise<undefined> {
+    return undefined;
+  }
+
+  async runAttached(): Promise<never> {
+    throw new UsageError('slim debug needs an engine (Docker or Podman): the daemonless runtime\'s containers live only within one slim run', { hint: 'debug the slim image where an engine runs: docker load -i the image\'s archive, then slim debug IMAGE' });
+  }
+
   async create(spec: RunSpec): Promise<OciContainer> {
     return (await this.prepare(spec)).handle;
   }

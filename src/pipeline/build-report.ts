@@ -64,6 +64,7 @@ export function buildReport(o: BuildOutcome): BuildReport {
       details: { original: original.summary, slim: o.verdict.summary },
       healthcheck: { original: original.health.result, slim: slimHealth === 'not-run' ? 'none' : slimHealth },
       checks: o.verdict.checks,
+      ...(!o.verdict.passed && o.verdict.output ? { output: o.verdict.output } : {}),
     },
     repair: o.repair,
     harden: o.harden,

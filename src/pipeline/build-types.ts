@@ -25,6 +25,8 @@ export interface BuildOptions {
   verifyCheck: Check;
   /** Self-repair rounds after a failed verification; 0 turns it off. */
   repairRounds: number;
+  /** --keep-failed: a slim image that fails its checks stays in the engine, tagged `<output>-failed`. */
+  keepFailed?: boolean;
   probe: ProbeChoice;
   include: string[];
   includeBin: string[];

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { describeCheck } from '../verify/checks.js';
-import { defaultOutputName, parseImageName } from '../image/reference.js';
+import { defaultOutputName, failedName, formatImageName, parseImageName } from '../image/reference.js';
 import type { BuildReport } from '../report/report.js';
 import { parseSourceRef } from '../sources/source-ref.js';
 import { engineName } from '../registry/registry-source.js';
@@ -104,6 +104,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
   const broken = final.passed ? overBudget(opts.budget, size, inspect.size / Math.max(1, size)) : [];
   if (broken.length) log.warn(`over budget: ${broken.join('; ')}; nothing is written or tagged`);
   const publish = final.passed && broken.length === 0;
+  const keptFailed = !final.passed && opts.keepFailed ? await keepFailedImage(last.packed, output.name, deps) : undefined;
 
   // What the report lists is known before any output is written: the report attached to a push is made before the push.
   const sinks = publish ? sinksFor(opts.outputs, { name: output.name, keep: (repository, tag) => last.packed.keep(repository, tag), registry: opts.registry }) : [];
@@ -115,6 +116,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
     packed: { ...last.packed, built, layer: built.layer }, size, budget: { ...opts.budget, broken }, written: listing(sinks, built), engineRef: toEngine ? output.name : null,
     sbom: { packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) }, clock, packageFiles: packages.files,
   });
+  if (keptFailed) report.output.keptFailed = keptFailed;
   if (sinks.length) {
     const evidence = opts.registry.attach && sinks.some((s) => s.kind === 'registry') ? { ...(await evidenceOf(report, last.records, harden?.seccompProfile)), sbom: { title: 'sbom.cdx.json', mediaType: FileType.sbom, data: Buffer.from(JSON.stringify(sbom.bom, null, 2) + '\n') } } : undefined;
     const published = await publishImage(sinks, built, { signal: scope.signal, log, ...(evidence ? { evidence } : {}) });
@@ -128,6 +130,15 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
   if (publish && opts.sbomOut) await writeFile(opts.sbomOut, JSON.stringify(sbom.bom, null, 2) + '\n');
   report.timings.total = clock.total();
   return report;
+}
+
+/** A failed slim image tagged next to its output name, so that the run's cleanup leaves it; the tag is said at once. */
+async function keepFailedImage(packed: { keep(repository: string, tag: string): Promise<void> }, output: string, { log }: BuildDeps): Promise<string> {
+  const name = failedName(output);
+  await packed.keep(name.repository, name.tag);
+  const ref = formatImageName(name);
+  log.info(`--keep-failed: the failed slim image is kept as ${ref}`);
+  return ref;
 }
 
 /**

@@ -92,7 +92,8 @@ export async function hardenChecks(
         return { passed: false, summary: err.message };
       },
     );
-    steps.push({ step: 'seccomp', result: v.passed ? 'pass' : 'fail', detail: v.passed ? `the checks pass with ${seccompProfilePath} (${syscalls.length} system calls seen)` : v.summary, paths: [seccompProfilePath] });
+    const output = 'output' in v ? v.output : undefined;
+    steps.push({ step: 'seccomp', result: v.passed ? 'pass' : 'fail', detail: v.passed ? `the checks pass with ${seccompProfilePath} (${syscalls.length} system calls seen)` : v.summary, paths: [seccompProfilePath], ...(output ? { output } : {}) });
   }
 
   log.step(`hardening: verifying with a read-only root${readOnly.tmpfs.length ? ` and tmpfs at ${readOnly.tmpfs.join(', ')}` : ''}`);
@@ -122,5 +123,6 @@ function countBelow({ img }: OpenedImage, dir: string): number {
 /** A slim image that passes only without its seccomp profile has not passed --harden. */
 export function withSeccompVerdict(verdict: Verdict, harden: HardenReport | null): Verdict {
   const seccomp = harden?.steps.find((s) => s.step === 'seccomp');
-  return verdict.passed && seccomp?.result === 'fail' ? { ...verdict, passed: false, summary: `with the seccomp profile: ${seccomp.detail}` } : verdict;
+  // The lines shown are then the seccomp run's: the plain run passed and says nothing of why.
+  return verdict.passed && seccomp?.result === 'fail' ? { ...verdict, passed: false, summary: `with the seccomp profile: ${seccomp.detail}`, ...(seccomp.output ? { output: seccomp.output } : {}) } : verdict;
 }

@@ -12,6 +12,8 @@ export interface HardenStep {
   result: 'done' | 'pass' | 'fail' | 'warning' | 'skipped';
   detail: string;
   paths?: string[];
+  /** A failed seccomp step: the last lines the slim image's container printed under the profile, and the original's. */
+  output?: { slim: string[]; original: string[] };
 }
 
 export interface HardenReport {
@@ -40,6 +42,8 @@ export interface BuildReport {
     layerSize: number;
     /** The layer as written: a plain tar for the engine alone, gzip when an output travels. */
     layerMediaType: string;
+    /** --keep-failed: the engine tag the failed slim image was kept under (`<output name>-failed`). */
+    keptFailed?: string;
     /** Registry pushes: `HOST/REPO:TAG@DIGEST`, blob outcomes and the attached artifacts (absent from the attached copy of this report). */
     pushed?: Pushed[];
   };
@@ -67,6 +71,11 @@ export interface BuildReport {
     healthcheck: { original: 'pass' | 'fail' | 'none'; slim: 'pass' | 'fail' | 'none' };
     /** Every check, on both images (of the last round when repaired). */
     checks: CheckComparison[];
+    /**
+     * Only when the slim image failed: the last lines (up to 10) its container printed, stdout and
+     * stderr as they came, in the failing verification run, and the original's in its run of the same checks.
+     */
+    output?: { slim: string[]; original: string[] };
   };
   repair: {
     result: 'not-needed' | 'repaired' | 'failed' | 'off';
@@ -135,7 +144,7 @@ export function quietLine(r: BuildReport): string {
   const failed = r.verify.checks.filter((c) => c.slim === 'fail');
   const why = failed.length ? failed.map((c) => `${c.name}: ${c.detail}`).join('; ') : r.verify.details.slim;
   const repaired = r.repair.rounds ? ` after ${r.repair.rounds} repair round${r.repair.rounds === 1 ? '' : 's'}` : '';
-  return `slim: FAILED to verify the slim image of ${r.input.ref}${repaired} (${took}): ${why}`;
+  return `slim: FAILED to verify the slim image of ${r.input.ref}${repaired} (${took}): ${why}${r.output.keptFailed ? `; kept as ${r.output.keptFailed}` : ''}`;
 }
 
 export function renderText(r: BuildReport): string {
@@ -155,6 +164,8 @@ export function renderText(r: BuildReport): string {
   if (r.closure.packages.length) lines.push(`  packages ${r.closure.packages.length} kept whole: ${r.closure.packages.slice(0, 12).join(', ')}${r.closure.packages.length > 12 ? ', …' : ''}`);
   if (r.closure.excluded) lines.push(`  exclude  ${r.closure.excluded} paths kept out`);
   for (const c of r.verify.checks) lines.push(`  check    ${c.slim === 'pass' ? 'pass' : c.slim === 'fail' ? 'FAIL' : '----'}  ${c.name} (original ${c.original}, slim ${c.slim}${c.slim !== 'pass' ? `: ${c.detail}` : ''})`);
+  if (r.verify.output) lines.push(...outputLines(r.verify.output));
+  if (r.output.keptFailed) lines.push(`  kept     the failed slim image as ${r.output.keptFailed} (look inside: slim debug ${r.output.keptFailed}; remove: docker rmi ${r.output.keptFailed})`);
   if (r.repair.result !== 'not-needed') {
     lines.push(`  repair   ${r.repair.result}${r.repair.rounds ? ` after ${r.repair.rounds} round${r.repair.rounds === 1 ? '' : 's'}` : ''}${r.repair.note ? ` (${r.repair.note})` : ''}`);
     for (const a of r.repair.added.slice(0, 15)) lines.push(`  added    ${a.path}  (round ${a.round}, needed by ${a.neededBy.join(', ')}; seen in the ${a.seenIn})`);
@@ -172,4 +183,10 @@ export function renderText(r: BuildReport): string {
   for (const w of r.closure.warnings.slice(0, 10)) lines.push(`  warning  ${w}`);
   if (r.closure.warnings.length > 10) lines.push(`  warning  … and ${r.closure.warnings.length - 10} more (see --json)`);
   return lines.join('\n');
+}
+
+/** The end of what each container printed, side by side in one column each: the slim image's first. */
+function outputLines(o: NonNullable<BuildReport['verify']['output']>): string[] {
+  const block = (title: string, ls: string[]) => [`  output   ${title}${ls.length ? ':' : ': nothing'}`, ...ls.map((l) => `           | ${l}`)];
+  return [...block(`the slim image's container, last ${o.slim.length} lines (stdout and stderr)`, o.slim), ...block(`the original's, same checks, last ${o.original.length} lines`, o.original)];
 }

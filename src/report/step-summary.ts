@@ -19,6 +19,17 @@ function timings(t: Partial<Record<string, number>>): string {
   return `**Timings:** ${[...phases.map(([k, v]) => `${k} ${seconds(v!)}`), `total ${seconds(t.total ?? 0)}`].join(' · ')}`;
 }
 
+/**
+ * What a container printed, as a fenced block: GitHub shows it as text, HTML and all. The fence is
+ * longer than any run of backticks in the text, so no line of it can close the block.
+ */
+function outputBlock(title: string, text: string[]): string[] {
+  if (!text.length) return [`**${title}:** nothing`, ''];
+  const longest = Math.max(0, ...text.map((l) => Math.max(0, ...[...l.matchAll(/`+/g)].map((m) => m[0].length))));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return [`**${title}:**`, '', `${fence}text`, ...text, fence, ''];
+}
+
 /** The build as a GitHub Actions job summary: what a reviewer of the run wants without opening the logs. */
 export function stepSummary(r: BuildReport | BuildErrorReport): string {
   if (r.status === 'error') {
@@ -52,6 +63,10 @@ export function stepSummary(r: BuildReport | BuildErrorReport): string {
     for (const c of r.verify.checks) lines.push(`| ${cell(c.name)} | ${c.original} | ${c.slim === 'fail' ? '**fail**' : c.slim} | ${cell(c.detail)} |`);
     lines.push('');
   }
+  if (r.verify.output) {
+    lines.push(...outputBlock("The slim image's container, its last lines", r.verify.output.slim), ...outputBlock("The original's, same checks", r.verify.output.original));
+  }
+  if (r.output.keptFailed) lines.push(`- kept the failed slim image as ${code(r.output.keptFailed)} (\`--keep-failed\`)`, '');
   if (r.repair.result !== 'not-needed') {
     const rounds = r.repair.rounds ? ` after ${r.repair.rounds} round${r.repair.rounds === 1 ? '' : 's'}` : '';
     lines.push(`**Repair:** ${r.repair.result}${rounds}${r.repair.note ? ` (${cell(r.repair.note)})` : ''}`);

@@ -41,7 +41,7 @@ export class DockerContainer implements RunningContainer {
     }
   }
 
-  async logs(): Promise<{ stdout: Buffer; stderr: Buffer }> {
+  async logs(): Promise<{ stdout: Buffer; stderr: Buffer; output: Buffer }> {
     const raw = (await this.calls.call(`reading the logs of container ${this.id.slice(0, 12)}`, (abortSignal) => this.c.logs({ stdout: true, stderr: true, follow: false, abortSignal }), { timeoutMs: 2 * REQUEST_MS })) as unknown as Buffer;
     return demux(raw);
   }
@@ -64,7 +64,8 @@ export class DockerContainer implements RunningContainer {
       }
       this.calls.throwIfAborted();
       const info = await this.calls.call(what, (abortSignal) => e.inspect({ abortSignal }), REQUEST);
-      return { exitCode: info.Running ? -1 : info.ExitCode ?? -1, ...demux(Buffer.concat(chunks)) };
+      const { stdout, stderr } = demux(Buffer.concat(chunks));
+      return { exitCode: info.Running ? -1 : info.ExitCode ?? -1, stdout, stderr };
     } catch (err) {
       if (err instanceof SlimError) throw err;
       throw wrap(`running ${cmd[0]} in container ${this.id.slice(0, 12)}`, err);

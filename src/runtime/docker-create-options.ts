@@ -18,10 +18,12 @@ export function toCreateOptions(spec: RunSpec): Docker.ContainerCreateOptions {
     ...(spec.user !== undefined ? { User: spec.user } : {}),
     ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
     ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
+    ...(spec.interactive ? { Tty: spec.interactive.tty, OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true } : {}),
     ExposedPorts: exposed,
     Labels: spec.labels,
     HostConfig: {
       ...(spec.network ? { NetworkMode: spec.network } : {}),
+      ...(spec.pid ? { PidMode: spec.pid } : {}),
       Binds: spec.binds ?? [],
       Mounts: (spec.volumes ?? []).map((v) => ({ Type: 'volume' as const, Source: v.source, Target: v.target, ReadOnly: v.readOnly })),
       ExtraHosts: spec.extraHosts ?? [],

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import type { CreatedContainer, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
+import type { AttachIo, AttachedContainer, ContainerInfo, CreatedContainer, ImageInspect, RunningContainer, RunSpec, Runtime } from './runtime.js';
+import { inspectContainer, startAttached } from './docker-attach.js';
 import { SlimError, errorMessage } from '../errors.js';
 import { EngineCalls } from './engine-call.js';
 import { DockerContainer, removeContainer } from './docker-container.js';
@@ -161,6 +162,15 @@ export class DockerRuntime implements Runtime {
       throw new SlimError(`the container of ${spec.image} failed to start: ${engineMessage(err)}`, { code: 'START_FAILED', cause: err });
     }
     return handle;
+  }
+
+  async runAttached(spec: RunSpec, io: AttachIo): Promise<AttachedContainer> {
+    const created = await this.create({ ...spec, interactive: { tty: Boolean(io.tty) } });
+    return startAttached(this.engine, created, io);
+  }
+
+  inspectContainer(ref: string): Promise<ContainerInfo | undefined> {
+    return inspectContainer(this.engine, ref);
   }
 
   async listByLabel(label: string) {

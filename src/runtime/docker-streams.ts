@@ -1,19 +1,24 @@
 import type { Readable } from 'node:stream';
 import type { EngineCalls } from './engine-call.js';
 
-/** Split a non-TTY log stream: 8-byte frames (stream id, 3 zero bytes, big-endian length). */
-export function demux(raw: Buffer): { stdout: Buffer; stderr: Buffer } {
+/**
+ * Split a non-TTY log stream: 8-byte frames (stream id, 3 zero bytes, big-endian length). `output`
+ * is both streams in the order the frames came: what a user watching the container would have seen.
+ */
+export function demux(raw: Buffer): { stdout: Buffer; stderr: Buffer; output: Buffer } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
+  const both: Buffer[] = [];
   let i = 0;
   while (i + 8 <= raw.length) {
     const kind = raw[i];
     const len = raw.readUInt32BE(i + 4);
     const body = raw.subarray(i + 8, i + 8 + len);
     (kind === 2 ? err : out).push(body);
+    both.push(body);
     i += 8 + len;
   }
-  return { stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), output: Buffer.concat(both) };
 }
 
 export interface JsonMessage {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ContainerConfig } from '../image/types.js';
 
 /** What the engine says about a running container's networking. */
@@ -37,6 +37,39 @@ export interface Runtime {
   /** Create without starting (e.g. to populate a volume from an image, or to copy a volume through the archive API). */
   create(spec: RunSpec): Promise<CreatedContainer>;
   listByLabel(label: string): Promise<{ containers: string[]; volumes: string[] }>;
+  /** A container by name or ID (any state); undefined when there is none. */
+  inspectContainer(ref: string): Promise<ContainerInfo | undefined>;
+  /**
+   * `docker run -i [-t]`: create, attach and start. `io.stdin` goes to the container's stdin (its
+   * end is the container's EOF); the output comes out on `io.stdout` and `io.stderr` (all on
+   * stdout with a TTY). The container stays until removed.
+   */
+  runAttached(spec: RunSpec, io: AttachIo): Promise<AttachedContainer>;
+}
+
+export interface ContainerInfo {
+  id: string;
+  /** Without the engine's leading slash. */
+  name: string;
+  image: string;
+  running: boolean;
+  exitCode: number;
+}
+
+export interface AttachIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** A terminal of this size: the container gets a TTY. */
+  tty?: { rows: number; columns: number };
+}
+
+export interface AttachedContainer {
+  readonly id: string;
+  /** Resolves with the exit code once the container ended and its output was written. */
+  readonly exited: Promise<number>;
+  resize(rows: number, columns: number): Promise<void>;
+  remove(): Promise<void>;
 }
 
 export interface ImageInspect {
@@ -63,6 +96,10 @@ export interface RunSpec {
   user?: string;
   workdir?: string;
   network?: string;
+  /** `docker run --pid`, e.g. `container:<id>` to share another container's processes. */
+  pid?: string;
+  /** `-i`, and `-t` when tty: stdin kept open for an attach. */
+  interactive?: { tty: boolean };
   /** `docker run -v` specs, passed as given. */
   binds?: string[];
   volumes?: VolumeMount[];
@@ -100,7 +137,8 @@ export interface RunningContainer {
   /** Resolves with the exit code when the container stops. */
   wait(): Promise<number>;
   stop(timeoutSeconds: number): Promise<void>;
-  logs(): Promise<{ stdout: Buffer; stderr: Buffer }>;
+  /** `output`, when the engine tells the order: both streams interleaved as they were written. */
+  logs(): Promise<{ stdout: Buffer; stderr: Buffer; output?: Buffer }>;
   /** Run a command inside the running container (docker exec) and wait for it. */
   exec(cmd: string[], opts?: { user?: string; timeoutSeconds?: number }): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
   /** Network mode, own address and published ports, as the engine reports them. */

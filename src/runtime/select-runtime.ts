@@ -167,6 +167,8 @@ class SelectedRuntime implements Runtime {
   async removeTag(ref: string) { return (await this.get()).removeTag(ref); }
   async buildImage(...a: Parameters<Runtime['buildImage']>) { return (await this.get()).buildImage(...a); }
   async removeDanglingImages(label: string) { return (await this.get()).removeDanglingImages(label); }
+  async inspectContainer(ref: string) { return (await this.get()).inspectContainer(ref); }
+  async runAttached(...a: Parameters<Runtime['runAttached']>) { return (await this.get()).runAttached(...a); }
   async createVolume(...a: Parameters<Runtime['createVolume']>) { return (await this.get()).createVolume(...a); }
   async removeVolume(name: string) { return (await this.get()).removeVolume(name); }
   async volumeExists(name: string) { return (await this.get()).volumeExists(name); }

@@ -67,4 +67,9 @@ export interface Verdict {
   passed: boolean;
   summary: string;
   checks: CheckComparison[];
+  /**
+   * When the slim image failed: the last lines each container printed (stdout and stderr as they
+   * came) in the run of these checks, the slim image's next to the original's, to tell why.
+   */
+  output?: { slim: string[]; original: string[] };
 }

@@ -33,6 +33,8 @@ export interface ExerciseResult {
   exitCode?: number;
   stdout: Buffer;
   stderr: Buffer;
+  /** stdout and stderr as they were written, interleaved: what the summary shows the end of. */
+  output: Buffer;
   /** A job's output paths as it left them; undefined where the path did not exist. */
   outputs: Map<string, OutputTree | undefined>;
   seconds: number;
@@ -80,8 +82,8 @@ export async function exercise(c: RunningContainer, check: Check, opts: Exercise
   const started = Date.now();
   const finish = async (r: Pick<ExerciseResult, 'passed' | 'summary' | 'checks'> & Partial<ExerciseResult>, stop: boolean): Promise<ExerciseResult> => {
     if (stop) await c.stop(opts.stopTimeout);
-    const logs = await c.logs();
-    return { outputs: new Map(), ...r, ...logs, seconds: (Date.now() - started) / 1000 };
+    const { stdout, stderr, output } = await c.logs();
+    return { outputs: new Map(), ...r, stdout, stderr, output: output ?? Buffer.concat([stdout, stderr]), seconds: (Date.now() - started) / 1000 };
   };
 
   if (check.kind === 'job') {

@@ -201,6 +201,15 @@ export class MemoryRuntime implements Runtime {
     return { containers, volumes: [...this.volumes].filter(([, v]) => matches(v.labels, label)).map(([n]) => n) };
   }
 
+  /** The steps never look containers up by name: slim debug is tested on the real engine. */
+  async inspectContainer(): Promise<undefined> {
+    return undefined;
+  }
+
+  async runAttached(): Promise<never> {
+    throw new Error('MemoryRuntime does not attach to containers: slim debug is tested on the real engine');
+  }
+
   private find(ref: string): Image | undefined {
     if (ID.test(ref)) return [...this.images.values()].find((i) => i.id.slice(7).startsWith(ref.replace(/^sha256:/, '')));
     return this.images.get(this.tags.get(normal(ref)) ?? '');

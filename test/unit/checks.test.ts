@@ -154,7 +154,7 @@ describe('the check flags', () => {
 });
 
 describe('comparing the runs', () => {
-  const run = (r: Partial<Checked>): Checked => ({ passed: true, summary: '', checks: [], stdout: Buffer.from(''), stderr: Buffer.from(''), outputs: new Map(), seconds: 1, health: { result: 'none', detail: '' }, ...r });
+  const run = (r: Partial<Checked>): Checked => ({ passed: true, summary: '', checks: [], stdout: Buffer.from(''), stderr: Buffer.from(''), output: Buffer.from(''), outputs: new Map(), seconds: 1, health: { result: 'none', detail: '' }, ...r });
   const job: Check = { kind: 'job', compareOutputs: ['/out'] };
   it('a job: exit code, stdout and every output file', () => {
     const tree = new Map([['out/a', 'file 644 3 abc']]);

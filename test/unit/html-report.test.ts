@@ -44,6 +44,7 @@ function report(): BuildReport {
         { name: 'GET /health', original: 'pass', slim: 'fail', detail: `connection reset ${HOSTILE}` },
         { name: 'exit code', original: 'pass', slim: 'not-run', detail: 'not run' },
       ],
+      output: { slim: ['starting', `Traceback: ${HOSTILE}`], original: ['starting', 'serving'] },
     },
     repair: { result: 'failed', rounds: 2, added: [{ path: `/app/${HOSTILE}`, round: 1, neededBy: ['GET /health'], seenIn: 'slim image' }], note: 'round 2 found nothing to add' },
     sbom: { format: 'CycloneDX 1.5', packages: 2 },
@@ -149,6 +150,9 @@ describe('renderBuildHtml', () => {
     expect(checks.match(/<tr>/g)).toHaveLength(3);
     expect(checks).toContain('<span class="badge bad">fail</span>');
     expect(checks).toContain('<span class="badge plain">not-run</span>');
+    // What the containers printed: as text, the slim image's first.
+    const printed = [...html.matchAll(/<pre class="output">([\s\S]*?)<\/pre>/g)].map((m) => unescape(m[1]!));
+    expect(printed).toEqual([`starting\nTraceback: ${SHOWN}`, 'starting\nserving']);
     expect(unescape(html)).toContain(`/app/${SHOWN}`);
     expect(html).toContain('round 2 found nothing to add');
     expect(html).toContain('removed the bits of 1 file');

@@ -49,7 +49,7 @@ describe("a job's output paths", () => {
 });
 
 describe('comparing mount outputs', () => {
-  const run = (r: Partial<Checked>): Checked => ({ passed: true, summary: '', checks: [], exitCode: 0, stdout: Buffer.from(''), stderr: Buffer.from(''), outputs: new Map(), seconds: 1, health: { result: 'none', detail: '' }, ...r });
+  const run = (r: Partial<Checked>): Checked => ({ passed: true, summary: '', checks: [], exitCode: 0, stdout: Buffer.from(''), stderr: Buffer.from(''), output: Buffer.from(''), outputs: new Map(), seconds: 1, health: { result: 'none', detail: '' }, ...r });
   const job: Check = { kind: 'job', compareOutputs: [], mountOutputs: ['/out'] };
   it('fails on the first differing path, named in full', () => {
     const tree = new Map([['/out', 'directory 755'], ['/out/when.txt', 'file 644 29 a'], ['/out/zone.txt', 'file 644 4 b']]);

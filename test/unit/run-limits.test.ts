@@ -19,6 +19,7 @@ const run = (readySeconds: number | undefined, attempts: Record<string, number>)
   ...(readySeconds !== undefined ? { readySeconds } : {}),
   stdout: Buffer.alloc(0),
   stderr: Buffer.alloc(0),
+  output: Buffer.alloc(0),
   outputs: new Map(),
   seconds: 0,
 });

@@ -58,6 +58,17 @@ describe('the GitHub Actions job summary', () => {
     expect(md).toContain('- added `/app/templates/report.html` (round 1, needed by GET /report)');
   });
 
+  it('a failed verification: what each container printed last, in blocks no line can close, and the kept image', () => {
+    const md = stepSummary(report({
+      status: 'verify-failed',
+      verify: { ...report().verify, slim: 'fail', output: { slim: ['cut: /data/people.csv: No such file or directory', 'a ``` fence <b>'], original: ['ids: 3 1 2'] } },
+      output: { ...report().output, ref: null, written: [], keptFailed: 'myapp:1.4-slim-failed' },
+    }));
+    expect(md).toContain("**The slim image's container, its last lines:**\n\n````text\ncut: /data/people.csv: No such file or directory\na ``` fence <b>\n````\n");
+    expect(md).toContain("**The original's, same checks:**\n\n```text\nids: 3 1 2\n```\n");
+    expect(md).toContain('- kept the failed slim image as `myapp:1.4-slim-failed` (`--keep-failed`)');
+  });
+
   it('a build that stopped with an error: the code, the message, the hint, the phases that ran', () => {
     const err = new SlimError('image x:1 is not in the engine', { code: 'IMAGE_NOT_FOUND', hint: 'build or pull it first' });
     const md = stepSummary(errorReport('x:1', err, { read: 0.4, total: 0.5 }));

@@ -36,7 +36,7 @@ const rec = (path: string): AccessRecord => ({ pid: 1, op: 'open', path, ok: tru
 
 const original: Checked = {
   passed: true, summary: 'job exited 0', checks: [{ name: 'exit code', kind: 'exit', passed: true, attempts: 1, detail: 'exited 0' }],
-  exitCode: 0, stdout: Buffer.from('ok\n'), stderr: Buffer.alloc(0), outputs: new Map(), seconds: 1, health: { result: 'pass', detail: 'HEALTHCHECK exited 0' },
+  exitCode: 0, stdout: Buffer.from('ok\n'), stderr: Buffer.alloc(0), output: Buffer.from('ok\n'), outputs: new Map(), seconds: 1, health: { result: 'pass', detail: 'HEALTHCHECK exited 0' },
 };
 const exitCheck = { name: 'exit code', original: 'pass', slim: 'pass', detail: 'both exited 0' } as const;
 const passed: Verdict = { passed: true, summary: 'job exited 0 with the same output as the original', checks: [exitCheck, { name: 'HEALTHCHECK', original: 'pass', slim: 'pass', detail: 'HEALTHCHECK exited 0' }] };

@@ -33,6 +33,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--verify-exec <cmd>', 'command inside the container for verification only (repeatable)', collect, [])
     .option('--repair-rounds <n>', 'when the slim image fails, trace it, add what it missed and try again, up to N times', DEFAULTS.repairRounds)
     .option('--no-repair', 'do not try to repair a slim image that fails verification')
+    .option('--keep-failed', 'when the slim image fails its checks (after repair), keep it in the engine as <tag>-failed for a look (e.g. with slim debug); the exit code stays 3')
     .option('--trace <file>', 'build from this trace (JSON Lines) instead of running the probe')
     .option('--harden', 'no setuid/setgid bits, no unused shells/package managers/compilers, a non-root USER (with --user), and checks under a seccomp profile made from the observed system calls and with a read-only root')
     .option('--seccomp-out <file>', 'where --harden writes the seccomp profile (default: next to --report, else ./slim.seccomp.json)')

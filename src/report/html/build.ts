@@ -75,8 +75,14 @@ function checks(r: BuildReport): Section {
       ['original', raw(`${badge(v.original)} ${esc(v.details.original)}`)],
       ['slim', raw(`${badge(v.slim)} ${esc(v.details.slim)}`)],
       ['HEALTHCHECK', `original ${v.healthcheck.original}, slim ${v.healthcheck.slim}`],
-    ])}${table(['check', 'original', 'slim', 'detail'], rows, { cls: 'checks', empty: 'no checks ran' })}`,
+    ])}${table(['check', 'original', 'slim', 'detail'], rows, { cls: 'checks', empty: 'no checks ran' })}${v.output ? printed(v.output) : ''}`,
   };
+}
+
+/** What each container printed last, when the slim image failed: escaped text, never markup. */
+function printed(o: NonNullable<BuildReport['verify']['output']>): string {
+  const block = (title: string, ls: string[]) => `<h3>${esc(title)}</h3><pre class="output">${ls.length ? esc(ls.join('\n')) : '(nothing)'}</pre>`;
+  return block("The slim image's container, its last lines", o.slim) + block("The original's, same checks", o.original);
 }
 
 function repair(r: BuildReport): Section {

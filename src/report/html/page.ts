@@ -81,6 +81,7 @@ td{word-break:break-word}
 td.num,th.num{text-align:right;white-space:nowrap}
 .badge{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600;background:#e3e7eb}
 .badge.good{background:#d5f0df;color:#1c6b3f}.badge.bad{background:#f8d7d3;color:#9a2a1c}.badge.warn{background:#fbeccb;color:#7a5300}
+pre.output{background:#f5f6f7;padding:8px 10px;border-radius:4px;overflow-x:auto;font-size:12px;white-space:pre}
 .muted{color:var(--muted)}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0}
 .facts dt{color:var(--muted)}.facts dd{margin:0;word-break:break-word}
