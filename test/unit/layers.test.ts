@@ -21,6 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['report'],
   ['inspect'],
   ['pipeline'],
+  ['fleet'],
   ['cli'],
   ['bench'],
 ];
