@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { applyConfigFile } from '../config-file.js';
+import { applyConfigFile, placeConfigError } from '../config-file.js';
 import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
 import { reportingFailures } from '../build-outputs.js';
@@ -51,12 +51,23 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
       const flags = self.opts() as BuildFlags & GlobalFlags;
       await run(reportingFailures(flags, async (ctx, failure) => {
         if (config instanceof Error) throw config;
-        if (config.file) ctx.log.info(`options from ${config.file}`);
+        const applied = config;
+        // A bad value the file gave is said where it was written.
+        const inFile = <T>(check: () => T): T => {
+          try {
+            return check();
+          } catch (err) {
+            throw placeConfigError(err, self, applied);
+          }
+        };
         const image = imageArg ?? config.image;
         await failure.begin(image ?? null);
         if (!image) throw new UsageError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)');
-        const { platform } = registryInputOf(flags as { platform?: string });
-        const opts = { ...toBuildOptions(image, flags), ...(platform ? { platform } : {}) };
+        const opts = inFile(() => {
+          const { platform } = registryInputOf(flags as { platform?: string });
+          return { ...toBuildOptions(image, flags), ...(platform ? { platform } : {}) };
+        });
+        if (config.file) ctx.log.info(`options from ${config.file}`);
         const { build } = await import('../../pipeline/build.js');
         const { checkRegistries } = await import('../../pipeline/publish.js');
         // Before the engine is touched: a registry output that cannot take the push fails now, not after the build.
