@@ -8,6 +8,7 @@ import { DEFAULTS } from '../options.js';
 import { reportingFailures } from '../build-outputs.js';
 import { appendStepSummary } from '../../report/step-summary.js';
 import { platformOption, registryInputOf } from './registry-input.js';
+import { checkFileFlags, checkInputRef } from '../file-flags.js';
 
 export function buildCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('build')
@@ -60,13 +61,19 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
             throw placeConfigError(err, self, applied);
           }
         };
+        const inFileAsync = (check: Promise<void>): Promise<void> => check.catch((err: unknown) => {
+          throw placeConfigError(err, self, applied);
+        });
         const image = imageArg ?? config.image;
         await failure.begin(image ?? null);
         if (!image) throw new UsageError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)');
         const opts = inFile(() => {
           const { platform } = registryInputOf(flags as { platform?: string });
+          checkInputRef(image);
           return { ...toBuildOptions(image, flags), ...(platform ? { platform } : {}) };
         });
+        const { html } = flags as { html?: string };
+        await inFileAsync(checkFileFlags({ '--html': html, '--sbom': opts.sbomOut, '--seccomp-out': opts.harden?.seccompOut, '--trace-out': flags.traceOut }, { '--trace': flags.trace }));
         if (config.file) ctx.log.info(`options from ${config.file}`);
         const { build } = await import('../../pipeline/build.js');
         const { checkRegistries } = await import('../../pipeline/publish.js');
@@ -76,7 +83,6 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         const report = await build(opts, ctx, failure.clock);
         const json = JSON.stringify(report, null, 2);
         if (flags.report) await failure.writeReport(json);
-        const { html } = flags as { html?: string };
         if (html) {
           const [{ renderBuildHtml }, { writeHtml }] = await Promise.all([import('../../report/html/build.js'), import('../../report/write-html.js')]);
           await writeHtml(html, renderBuildHtml(report));
