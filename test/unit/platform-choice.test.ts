@@ -44,7 +44,7 @@ describe('choosing the platform of an OCI index in a file input', () => {
 
   it('no platform asked for and none for the host: says so, and how to choose', async () => {
     const err = await chooseManifest([image(s, 'riscv64'), image(s, 's390x')], undefined, 'oci:x', s.read).catch((e: unknown) => e as Error & { hint?: string });
-    expect(err).toMatchObject({ message: `oci:x has no image for ${formatPlatform(hostPlatform())}, (this host's platform; it has linux/riscv64, linux/s390x)`, hint: 'choose one with --platform OS/ARCH[/VARIANT]' });
+    expect(err).toMatchObject({ message: `oci:x has no image for ${formatPlatform(hostPlatform())} (this host's platform; it has linux/riscv64, linux/s390x)`, hint: 'choose one with --platform OS/ARCH[/VARIANT]' });
   });
 
   it('no platform asked for: the host\'s', async () => {
