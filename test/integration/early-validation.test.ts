@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSlim } from '../helpers/slim.js';
 
@@ -74,6 +76,13 @@ describe('bad values are usage errors before the engine is contacted', () => {
     expect(errors[0]!.slice('slim: error: '.length)).toMatch(message);
     expect(r.stderr).not.toMatch(/cannot reach the container engine|internal error/);
     expect(r.code, r.stderr).toBe(2);
+  });
+
+  it('an --env-file that is not there, through bin/slim (node would take the flag as its own from runSlim\'s argv)', () => {
+    const bin = fileURLToPath(new URL('../../bin/slim', import.meta.url));
+    const r = spawnSync(bin, ['build', 'x:1', '--env-file', '/nonexistent/app.env'], { env: { ...process.env, ...DEAD }, encoding: 'utf8' });
+    expect(r.stderr).toMatch(/^slim: error: cannot read --env-file \/nonexistent\/app\.env: ENOENT\n/);
+    expect(r.status).toBe(2);
   });
 
   it('the same flags, good, reach the engine (so the cases above were stopped by their value)', async () => {
