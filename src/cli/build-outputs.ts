@@ -1,6 +1,6 @@
-import { stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { SlimError, UsageError } from '../errors.js';
+import { writeFile } from 'node:fs/promises';
+import { SlimError } from '../errors.js';
+import { checkWritableFile } from './file-flags.js';
 import { PhaseClock, type Phase } from '../pipeline/phase-clock.js';
 import { errorReport } from '../report/report.js';
 import { appendStepSummary } from '../report/step-summary.js';
@@ -23,10 +23,7 @@ export interface Failure {
  * write at the end can still fail (a full disk), and says so in a line of its own.
  */
 export async function checkReportPath(file: string): Promise<void> {
-  const dir = dirname(resolve(file));
-  const kind = await stat(dir).then((s) => (s.isDirectory() ? 'dir' : 'other'), () => 'missing');
-  if (kind !== 'dir') throw new UsageError(`--report ${file}: ${kind === 'missing' ? 'no such directory' : 'not a directory'}: ${dir}`);
-  if (await stat(file).then((s) => s.isDirectory(), () => false)) throw new UsageError(`--report ${file} is a directory`);
+  await checkWritableFile('--report', file);
 }
 
 export async function writeReport(file: string, json: string): Promise<void> {

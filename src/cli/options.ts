@@ -9,6 +9,7 @@ import { parseRatio, parseSize } from '../pipeline/budget.js';
 import { isPresetName, PRESETS, type PresetName } from '../closure/presets.js';
 import type { Check, ServiceCheck } from '../verify/checks.js';
 import { describeRequest, parseInlineRequest, parseSpecFile } from '../verify/http-spec.js';
+import { smokeSyntaxError } from '../verify/smoke-syntax.js';
 
 /** The flags of `slim build` as commander hands them over. */
 export interface BuildFlags {
@@ -143,7 +144,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     image,
     ...(f.tag ? { tag: f.tag } : {}),
     settings: checkRunSettings({
-      ...(f.network ? { network: f.network } : {}),
+      ...(f.network !== undefined ? { network: f.network } : {}),
       // As docker run: the files' variables first, so that -e overrides them.
       env: [...(f.envFile ?? []).flatMap((file) => parseEnvFile(file)), ...envFlags(f.env)],
       ...mountsOf(f),
@@ -213,7 +214,11 @@ function checksFrom(f: BuildFlags): { check: Check; verifyCheck: Check; repairRo
 
 function serviceChecks(smoke: string | undefined, inline: string[], specs: string[], execs: string[], prefix: string): ServiceCheck[] {
   const checks: ServiceCheck[] = [];
-  if (smoke !== undefined) checks.push({ kind: 'smoke', name: `smoke: ${short(smoke)}`, command: smoke });
+  if (smoke !== undefined) {
+    const bad = smokeSyntaxError(smoke);
+    if (bad) throw usage(`--${prefix}smoke ${JSON.stringify(short(smoke))} is not a valid shell command: ${bad}`, 'it runs on the host as /bin/sh -c CMD: check its quotes and brackets');
+    checks.push({ kind: 'smoke', name: `smoke: ${short(smoke)}`, command: smoke });
+  }
   for (const text of inline) {
     const request = parseInlineRequest(text, `--${prefix}http-probe`);
     checks.push({ kind: 'http', name: describeRequest(request), request });

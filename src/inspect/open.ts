@@ -10,6 +10,8 @@ import type { ImageSource } from '../sources/image-source.js';
 import { mustExist, openSource } from '../sources/open-source.js';
 import { readImage, type ReadImage } from '../sources/read-image.js';
 import { parseSourceRef, type FileSource } from '../sources/source-ref.js';
+import { checkEnginePlatform } from '../sources/platform-check.js';
+import type { Platform } from '../image/platform.js';
 
 export interface EngineDeps {
   runtime: Runtime;
@@ -33,6 +35,8 @@ export interface FoundImage {
   file?: FileSource;
   /** An image in a registry, its manifest already fetched: read without the engine. */
   source?: ImageSource;
+  /** --platform, for a file input: the image of its index to read, and what its config must say. */
+  platform?: Platform;
 }
 
 /**
@@ -48,12 +52,13 @@ export async function findImage(image: string, { runtime, log, scope }: EngineDe
   }
   if (source.kind !== 'engine') {
     await mustExist(source.kind === 'oci' ? source.dir : source.file);
-    return { image, file: source };
+    return { image, file: source, ...(registry.platform ? { platform: registry.platform } : {}) };
   }
   await runtime.ping();
   const inspect = await runtime.inspectImage(source.ref);
   // One line: scripts read the error, and there is nothing more to say than where to look.
   if (!inspect) throw new SlimError(`image ${source.ref} is not in the engine (docker image ls lists what is there)`, { code: 'IMAGE_NOT_FOUND' });
+  checkEnginePlatform(inspect, registry.platform, source.ref);
   return { image, inspect };
 }
 
@@ -64,7 +69,7 @@ export async function readFromEngine(found: FoundImage, { runtime, log, scope }:
   const spool = await ContentSpool.create(await scope.tempDir());
   scope.defer('content spool', () => spool.close());
   log.step(inspect ? `reading ${image} (${inspect.id.slice(7, 19)})` : `reading ${image}`);
-  const source = found.source ?? (await openSource(file ?? { kind: 'engine', ref: image }, { runtime, scope, ...(inspect ? { inspect } : {}) }));
+  const source = found.source ?? (await openSource(file ?? { kind: 'engine', ref: image }, { runtime, scope, ...(inspect ? { inspect } : {}), ...(found.platform ? { platform: found.platform } : {}) }));
   try {
     const img = await readImage(source, spool, { ...opts, signal: scope.signal });
     // The ID of a file input is the sha256 of its config's bytes, as the engine would give it.

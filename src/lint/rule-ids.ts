@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { SLIM_FOR_HADOLINT } from './hadolint.js';
 import { RULES } from './rules.js';
+import { closeMatches } from '../util/close-matches.js';
 
 /** Ids a user may name: slim's, and hadolint's that a slim rule matches. */
 export function knownRuleIds(): string[] {
@@ -23,27 +24,5 @@ export function checkRuleIds(ids: readonly string[], where: string): string[] {
   });
 }
 
-/** The known ids nearest to the given one (at most two edits, a swap of neighbours being one). */
-export function closeMatches(id: string, known: readonly string[]): string[] {
-  const scored = known.map((k) => ({ k, d: editDistance(id, k) })).filter((x) => x.d <= 2);
-  const best = Math.min(...scored.map((x) => x.d));
-  return scored
-    .filter((x) => x.d === best)
-    .map((x) => x.k)
-    .sort()
-    .slice(0, 5);
-}
-
-/** Optimal string alignment: insertions, deletions, substitutions and adjacent transpositions. */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
+/** The known ids nearest to the given one: the same matching as slim.yaml keys get. */
+export { closeMatches };

@@ -8,6 +8,7 @@ import { loadSource } from '../sources/load-source.js';
 import { openSource } from '../sources/open-source.js';
 import { readImage, type ReadImage } from '../sources/read-image.js';
 import { parseSourceRef } from '../sources/source-ref.js';
+import { checkEnginePlatform } from '../sources/platform-check.js';
 import type { BuildDeps, OpenedImage } from './build-types.js';
 
 /** A read under way: the image is in the engine (and can run) before slim has read all of it. */
@@ -32,6 +33,7 @@ export async function startReading(image: string, { runtime, log, scope }: Build
     if (!found) {
       throw new SlimError(`image ${ref.ref} is not in the engine`, { code: 'IMAGE_NOT_FOUND', hint: `build or pull it first (docker image ls lists what is there)` });
     }
+    checkEnginePlatform(found, input.platform, ref.ref);
     log.step(`reading ${ref.ref} (${found.id.slice(7, 19)})`);
   } else {
     log.step(`reading ${image}, and loading it into ${daemonless ? "the run's image store, from which its containers are unpacked" : 'the engine'}, where it is probed and verified`);
@@ -42,7 +44,7 @@ export async function startReading(image: string, { runtime, log, scope }: Build
   scope.defer('content spool', () => spool.close());
   // Not awaited here: saving an engine image is most of its read, and the probe need not wait for it.
   const registry = registryOpener({ ...input, signal: scope.signal, onRetry: (what, n, why) => log.warn(`${what} failed (${why}); retry ${n}`) });
-  const sourcing = openSource(ref, { runtime, scope, registry, ...(found ? { inspect: found } : {}) });
+  const sourcing = openSource(ref, { runtime, scope, registry, ...(found ? { inspect: found } : {}), ...(input.platform ? { platform: input.platform } : {}) });
   const walks = sourcing.then((source) => ({ source, ...(found ? { loaded: Promise.resolve(found), read: readImage(source, spool, { signal: scope.signal }) } : readAndLoad(source, spool, runtime, scope)) }));
   const both = { loaded: found ? Promise.resolve(found) : walks.then((w) => w.loaded), read: walks.then((w) => w.read.finally(() => w.source.close?.())) };
   const read = both.read;

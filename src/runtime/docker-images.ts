@@ -24,6 +24,7 @@ export async function inspectImage({ docker, calls, flavour }: DockerEngine, ref
       size: i.Size,
       os: i.Os,
       architecture: i.Architecture,
+      ...((i as { Variant?: string }).Variant ? { variant: (i as { Variant?: string }).Variant } : {}),
       config,
     };
   } catch (err) {

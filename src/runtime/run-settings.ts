@@ -43,11 +43,31 @@ export function checkRunSettings(s: RunSettings): RunSettings {
   for (const p of s.publish) parsePublish(p);
   for (const h of s.addHosts) if (!/^[^:\s]+:\S+$/.test(h)) throw usage(`--add-host must be HOST:IP, not "${h}"`);
   for (const t of s.tmpfs) if (!t.startsWith('/')) throw usage(`--tmpfs takes an absolute path in the container, not "${t}"`);
+  for (const v of s.volumes) checkVolume(v);
+  if (s.workdir !== undefined && !s.workdir.startsWith('/')) throw usage(`--workdir takes an absolute path in the container, not "${s.workdir}"`);
+  if (s.user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(s.user)) throw usage(`--user must be USER or USER:GROUP (names or ids), not "${s.user}"`);
+  if (s.network !== undefined && !/^\S+$/.test(s.network)) throw usage(`--network must name a network or mode (host, none, NAME, container:ID), not "${s.network}"`);
   const targets = volumeTargets(s);
   const twice = targets.find((t, i) => targets.indexOf(t) !== i);
   // The engine refuses it too, but only once the probe's volumes are made.
   if (twice) throw usage(`two mounts at ${twice} (-v, --mount and --tmpfs each take a path once)`);
   return s;
+}
+
+/**
+ * A `-v` spec as the engine would take it: `DST`, `NAME:DST` or `/HOST:DST`, with `:OPTS` after.
+ * The engine refuses the others only once the probe's container is being made.
+ */
+function checkVolume(spec: string): void {
+  const parts = spec.split(':');
+  const bad = (why: string, hint?: string) => new UsageError(`-v ${spec}: ${why}`, { ...(hint ? { hint } : {}) });
+  if (parts.length > 3 || parts.some((p, i) => p === '' && i < 2)) throw bad('must be DST, NAME:DST or /HOST/DIR:DST, each optionally followed by :OPTS (ro, rw, z, …)');
+  const target = parts.length === 1 ? parts[0]! : parts[1]!;
+  if (!target.startsWith('/')) throw bad(`the path in the container must be absolute, not "${target}"`);
+  const source = parts.length > 1 ? parts[0]! : undefined;
+  if (source !== undefined && !source.startsWith('/') && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(source)) {
+    throw bad(`"${source}" is neither an absolute host path nor a volume name`, 'give a host directory as an absolute path, e.g. "$PWD/data:/data"');
+  }
 }
 
 /** The tmpfs mounts as the engine takes them: each path with its options, if any. */

@@ -78,6 +78,8 @@ export interface ImageInspect {
   size: number;
   os: string;
   architecture: string;
+  /** The CPU variant (v7, v8), when the image names one. */
+  variant?: string;
   config: ContainerConfig;
 }
 

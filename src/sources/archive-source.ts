@@ -11,12 +11,13 @@ import { joinInside, parentOf } from '../rootfs/safe-path.js';
 import { MAX_JSON, badArchive, metadataJson, missingPart } from './archive-meta.js';
 import { checkedStream, type ConfigBlob, type ImageSource, type LayerBlob } from './image-source.js';
 import { chooseManifest, parseIndex } from './oci-index.js';
+import type { Platform } from '../image/platform.js';
 
 export interface ArchiveOptions {
   /** A file input: every blob whose name states a digest (`<hex>.json`, `blobs/sha256/<hex>`) must have it. */
   untrusted: boolean;
   /** Without manifest.json, read the OCI layout in the tar (index.json), the manifest tagged `tag`: what an engine's save may be. */
-  layout?: { tag?: string };
+  layout?: { tag?: string; platform?: Platform };
 }
 
 /** The archive's bytes as they are written to its file (the engine's save), scanned as they pass instead of read again. */
@@ -103,7 +104,7 @@ async function imageParts(readEntry: (n: string) => Promise<Buffer | undefined>,
     const raw = await readEntry(blobName(desc.digest));
     if (!raw) throw missingPart(label, `blob ${desc.digest}`, namedIn);
     return raw;
-  });
+  }, opts.layout?.platform);
   return { configName: blobName(m.config.digest), layerNames: m.layers.map((l) => blobName(l.digest)), namedIn: m.namedIn };
 }
 

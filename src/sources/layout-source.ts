@@ -7,20 +7,22 @@ import { SlimError, UnsafeImageError } from '../errors.js';
 import { MAX_JSON, metadataJson, missingPart, openRegular, readRegular } from './archive-meta.js';
 import { checkedStream, type ConfigBlob, type ImageSource, type LayerBlob } from './image-source.js';
 import { chooseManifest, parseIndex, type Desc } from './oci-index.js';
+import type { Platform } from '../image/platform.js';
 
 /**
  * An OCI image layout in a directory. Blobs are read only as regular files inside it, never
  * through a symlink, and each is checked against its digest and size as it is read: the
- * manifests and the config whole, a layer as it streams (its stream fails at its end).
+ * manifests and the config whole, a layer as it streams (its stream fails at its end). An index
+ * of several platforms gives the image for `platform`, else the host's.
  */
-export async function layoutSource(dir: string, tag: string | undefined, label: string): Promise<ImageSource> {
+export async function layoutSource(dir: string, tag: string | undefined, label: string, platform?: Platform): Promise<ImageSource> {
   const index = parseIndex(await readRegular(join(dir, 'index.json'), 'index.json', label, () => new SlimError(`${label} is not an OCI image layout (no index.json)`, { code: 'BAD_ARCHIVE' })), label);
   for (const d of ['blobs', 'blobs/sha256']) {
     const st = await lstat(join(dir, d)).catch(() => undefined);
     if (!st) throw new SlimError(`${label} is not an OCI image layout (no ${d}/)`, { code: 'BAD_ARCHIVE' });
     if (!st.isDirectory()) throw new UnsafeImageError(`${label}: ${d} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; slim reads blobs only from inside the layout`);
   }
-  const manifest = await chooseManifest(index, tag, label, (desc, namedIn) => readBlob(dir, desc, 'manifest', label, namedIn));
+  const manifest = await chooseManifest(index, tag, label, (desc, namedIn) => readBlob(dir, desc, 'manifest', label, namedIn), platform);
   const { namedIn } = manifest;
   let config: Promise<ConfigBlob> | undefined;
   let layers: Promise<LayerBlob[]> | undefined;

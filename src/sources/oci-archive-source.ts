@@ -9,12 +9,13 @@ import type { Scope } from '../runtime/scope.js';
 import { SlimError, UnsafeImageError } from '../errors.js';
 import type { ImageSource } from './image-source.js';
 import { layoutSource } from './layout-source.js';
+import type { Platform } from '../image/platform.js';
 
 /** An OCI layout in a tar: unpacked into a temp dir of the scope, then read as the layout it holds. */
-export async function ociArchiveSource(file: string, tag: string | undefined, label: string, scope: Scope): Promise<ImageSource> {
+export async function ociArchiveSource(file: string, tag: string | undefined, label: string, scope: Scope, platform?: Platform): Promise<ImageSource> {
   const dir = await scope.tempDir('slim-oci-');
   await unpackOciArchive(file, dir);
-  return { ...(await layoutSource(dir, tag, label)), close: () => rm(dir, { recursive: true, force: true }) };
+  return { ...(await layoutSource(dir, tag, label, platform)), close: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**

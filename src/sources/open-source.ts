@@ -8,6 +8,8 @@ import type { ImageSource } from './image-source.js';
 import { layoutSource } from './layout-source.js';
 import { ociArchiveSource } from './oci-archive-source.js';
 import { describeSource, type SourceRef } from './source-ref.js';
+import { checkSourcePlatform } from './platform-check.js';
+import type { Platform } from '../image/platform.js';
 
 export interface SourceDeps {
   runtime: Runtime;
@@ -17,13 +19,20 @@ export interface SourceDeps {
   inspect?: ImageInspect;
   /** Opens a `registry:` input: the registry client is a layer above sources, so the caller brings it. */
   registry?: RegistryOpener;
+  /** --platform: the image of a file input's index to read (else the host's), and what its config must say. */
+  platform?: Platform;
 }
 
 /** The source for HOST/REPO[:TAG|@DIGEST], its errors starting with `label`. */
 export type RegistryOpener = (ref: string, label: string) => Promise<ImageSource>;
 
 /** The source for an input as `slim build`, `inspect` and `diff` take it; a file or layout that is not there, or an image not in its registry, fails here. */
-export async function openSource(ref: SourceRef, { runtime, scope, inspect, registry }: SourceDeps): Promise<ImageSource> {
+export async function openSource(ref: SourceRef, deps: SourceDeps): Promise<ImageSource> {
+  const source = await openAny(ref, deps);
+  return ref.kind === 'engine' || ref.kind === 'registry' ? source : checkSourcePlatform(source, deps.platform);
+}
+
+async function openAny(ref: SourceRef, { runtime, scope, inspect, registry, platform }: SourceDeps): Promise<ImageSource> {
   if (ref.kind === 'engine') return engineSource(ref.ref, runtime, scope, inspect);
   const label = describeSource(ref);
   if (ref.kind === 'registry') {
@@ -32,11 +41,11 @@ export async function openSource(ref: SourceRef, { runtime, scope, inspect, regi
   }
   if (ref.kind === 'oci') {
     await mustExist(ref.dir);
-    return layoutSource(ref.dir, ref.tag, label);
+    return layoutSource(ref.dir, ref.tag, label, platform);
   }
   await mustExist(ref.file);
   if (ref.kind === 'docker-archive') return dockerArchiveSource(ref.file, label, { untrusted: true });
-  return ociArchiveSource(ref.file, ref.tag, label, scope);
+  return ociArchiveSource(ref.file, ref.tag, label, scope, platform);
 }
 
 export async function mustExist(p: string): Promise<void> {

@@ -54,14 +54,36 @@ env: [A=1]
   });
 
   it.each([
-    ['an unknown option', 'smokey: true', /slim\.yaml: unknown option "smokey"/],
+    ['an unknown option', 'smokey: true', /slim\.yaml:1:1: unknown option "smokey" \(did you mean smoke\?\)$/],
     ['a list where text is wanted', 'tag: [a, b]', /tag must be text or a number/],
     ['text where a switch is wanted', 'keep-packages: yes please', /keep-packages must be true or false/],
     ['not a mapping', '- a\n- b', /must be a mapping of option names to values/],
-    ['broken YAML', 'a: [', /cannot read the config file/],
+    ['broken YAML', 'a: [', /slim\.yaml:1:5: Flow sequence in block collection must be sufficiently indented and end with a \]$/],
   ])('rejects %s with a clear message', async (_name, text, message) => {
     const { error } = await parse(['--config', configFile(text), 'x:1']);
     expect(error).toMatch(message);
+  });
+
+  it.each([
+    ['a bad indentation', 'image: x:1\nenv:\n  A: 1\n B: 2\n', /slim\.yaml:4:1: All mapping items must start at the same column$/],
+    ['a key given twice', 'tag: a:1\ntag: a:2\n', /slim\.yaml:2:1: Map keys must be unique$/],
+    ['a misspelt key, dashed', 'image: x:1\nnetwrok: host\n', /slim\.yaml:2:1: unknown option "netwrok" \(did you mean network\?\)$/],
+    ['a misspelt key, camel-cased', 'httpProbee: [GET /]\n', /slim\.yaml:1:1: unknown option "httpProbee" \(did you mean http-probe\?\)$/],
+    ['a value of the wrong type', 'image: x:1\n\ntag:   [a, b]\n', /slim\.yaml:3:8: tag must be text or a number, not \["a","b"\]$/],
+    ['a switch that is not one', 'harden: 1\n', /slim\.yaml:1:9: harden must be true or false$/],
+    ['an image that is not text', 'image: [a]\n', /slim\.yaml:1:8: image must be a string$/],
+    ['a size that is none', "smoke: 'true'\nmax-size: lots\n", /slim\.yaml:2:11: max-size must be a size like 50MB or 1\.5GiB, not "lots"$/],
+    ['a port out of range', "smoke: 'true'\nhttp-port: 99999\n", /slim\.yaml:2:12: http-port must be a port number, not "99999"$/],
+    ['the bad item of a list', "smoke: 'true'\npublish:\n  - 8080:8080\n  - abc\n", /slim\.yaml:4:5: invalid publish "abc"$/],
+    ['a bad preset among good ones', 'keep: [certs, nope]\n', /slim\.yaml:1:15: keep nope: no such preset$/],
+  ])('says where in the file: %s', async (_name, text, message) => {
+    const { error } = await parse(['--config', configFile(text), 'x:1']);
+    expect(error).toMatch(message);
+  });
+
+  it('a bad value given on the command line is said as the flag, even over the file', async () => {
+    const { error } = await parse(['--config', configFile("smoke: 'true'\nhttp-port: 99999\n"), '--http-port', '0', 'x:1']);
+    expect(error).toBe('--http-port must be a port number, not "0"');
   });
 
   it('a missing --config file is an error; the image may come from the file', async () => {

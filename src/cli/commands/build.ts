@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode, InternalError, UsageError } from '../../errors.js';
-import { applyConfigFile } from '../config-file.js';
+import { applyConfigFile, placeConfigError } from '../config-file.js';
 import { addRunOptions, collect } from './run-options.js';
 import { DEFAULTS } from '../options.js';
 import { reportingFailures, type Failure } from '../build-outputs.js';
@@ -10,6 +10,7 @@ import type { BuildReport } from '../../report/report.js';
 import type { DryRunReport } from '../../report/dry-run.js';
 import { appendStepSummary } from '../../report/step-summary.js';
 import { platformOption, registryInputOf } from './registry-input.js';
+import { checkFileFlags, checkInputRef } from '../file-flags.js';
 
 export function buildCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
   const cmd = new Command('build')
@@ -55,12 +56,29 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
       const flags = self.opts() as BuildFlags & GlobalFlags;
       await run(reportingFailures(flags, async (ctx, failure) => {
         if (config instanceof Error) throw config;
-        if (config.file) ctx.log.info(`options from ${config.file}`);
+        const applied = config;
+        // A bad value the file gave is said where it was written.
+        const inFile = <T>(check: () => T): T => {
+          try {
+            return check();
+          } catch (err) {
+            throw placeConfigError(err, self, applied);
+          }
+        };
+        const inFileAsync = (check: Promise<void>): Promise<void> => check.catch((err: unknown) => {
+          throw placeConfigError(err, self, applied);
+        });
         const image = imageArg ?? config.image;
         await failure.begin(image ?? null);
         if (!image) throw new UsageError('slim build needs an IMAGE (as an argument, or `image:` in slim.yaml)');
-        const { platform } = registryInputOf(flags as { platform?: string });
-        const opts = { ...toBuildOptions(image, flags), ...(platform ? { platform } : {}) };
+        const opts = inFile(() => {
+          const { platform } = registryInputOf(flags as { platform?: string });
+          checkInputRef(image);
+          return { ...toBuildOptions(image, flags), ...(platform ? { platform } : {}) };
+        });
+        const { html } = flags as { html?: string };
+        await inFileAsync(checkFileFlags({ '--html': html, '--sbom': opts.sbomOut, '--seccomp-out': opts.harden?.seccompOut, '--trace-out': flags.traceOut }, { '--trace': flags.trace }));
+        if (config.file) ctx.log.info(`options from ${config.file}`);
         const { build } = await import('../../pipeline/build.js');
         if (opts.dryRun) {
           const ignored = [...(flags.output ?? []).map((o) => `-o ${o}`), ...((flags as { html?: string }).html ? ['--html'] : []), ...(flags.sbom ? ['--sbom'] : []), ...(flags.seccompOut ? ['--seccomp-out'] : [])];
@@ -75,7 +93,6 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
         if (report.status === 'dry-run') throw new InternalError('a build without --dry-run returned a dry-run report');
         const json = JSON.stringify(report, null, 2);
         if (flags.report) await failure.writeReport(json);
-        const { html } = flags as { html?: string };
         if (html) {
           const [{ renderBuildHtml }, { writeHtml }] = await Promise.all([import('../../report/html/build.js'), import('../../report/write-html.js')]);
           await writeHtml(html, renderBuildHtml(report));

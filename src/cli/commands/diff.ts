@@ -3,6 +3,7 @@ import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode } from '../../errors.js';
 import { renderDiff } from '../../inspect/render.js';
 import { count } from './inspect.js';
+import { checkFileFlags, checkInputRef } from '../file-flags.js';
 import { addRegistryInputOptions, registryInputOf, type RegistryInputFlags } from './registry-input.js';
 
 interface DiffFlags extends RegistryInputFlags {
@@ -29,6 +30,9 @@ export function diffCommand(run: (action: (ctx: CommandContext) => Promise<numbe
         const depth = count('--depth', flags.depth);
         const top = count('--top', flags.top);
         const registry = registryInputOf(flags);
+        checkInputRef(a);
+        checkInputRef(b);
+        await checkFileFlags({ '--html': flags.html });
         const { diffFromEngine } = await import('../../inspect/run.js');
         const report = await diffFromEngine(a, b, ctx, { by: flags.by ?? 'both', depth, registry });
         if (flags.html) {

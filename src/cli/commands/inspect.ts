@@ -3,6 +3,7 @@ import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { renderInspect } from '../../inspect/render.js';
 import { CI_RULES, CI_RULE_NAMES, ciRulesFromOptions, type CiOptions } from '../../inspect/ci-rules.js';
+import { checkFileFlags, checkInputRef } from '../file-flags.js';
 import { addRegistryInputOptions, registryInputOf, type RegistryInputFlags } from './registry-input.js';
 
 interface InspectFlags extends CiOptions, RegistryInputFlags {
@@ -25,6 +26,8 @@ export function inspectCommand(run: (action: (ctx: CommandContext) => Promise<nu
         const top = count('--top', flags.top);
         const gate = ciRulesFromOptions(flags);
         const registry = registryInputOf(flags);
+        checkInputRef(image);
+        await checkFileFlags({ '--html': flags.html });
         const { inspectFromEngine } = await import('../../inspect/run.js');
         const report = await inspectFromEngine(image, ctx, { top, registry });
         if (flags.html) {

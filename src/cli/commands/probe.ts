@@ -3,6 +3,7 @@ import { toBuildOptions, type BuildFlags } from '../options.js';
 import type { GlobalFlags, CommandContext } from '../context.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { addRunOptions } from './run-options.js';
+import { checkFileFlags, checkInputRef } from '../file-flags.js';
 import { addRegistryInputOptions, registryInputOf, type RegistryInputFlags } from './registry-input.js';
 
 export function probeCommand(run: (action: (ctx: CommandContext) => Promise<number>, flags: GlobalFlags) => Promise<void>): Command {
@@ -16,6 +17,8 @@ export function probeCommand(run: (action: (ctx: CommandContext) => Promise<numb
         if (!flags.traceOut) throw new UsageError('slim probe needs --trace-out FILE');
         const opts = toBuildOptions(image, { ...flags, include: [], output: [] });
         const input = registryInputOf(flags);
+        checkInputRef(image);
+        await checkFileFlags({ '--trace-out': flags.traceOut });
         const { openImage } = await import('../../pipeline/read-step.js');
         const { subjectOf, traceImage } = await import('../../pipeline/trace-step.js');
         const opened = await openImage(image, ctx, input);

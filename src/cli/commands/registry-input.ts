@@ -9,7 +9,7 @@ export interface RegistryInputFlags {
 }
 
 export function platformOption(): Option {
-  return new Option('--platform <os/arch[/variant]>', `the image of a registry: input's index to read, e.g. linux/arm64 (default: this host's, ${formatPlatform(hostPlatform())})`);
+  return new Option('--platform <os/arch[/variant]>', `the image of a multi-platform input (registry:, oci:, oci-archive:) to read, e.g. linux/arm64 (default: this host's, ${formatPlatform(hostPlatform())}); an image of one platform (in the engine, too) must be that one`);
 }
 
 /** The flags of a command that reads `registry:` inputs and writes none (build has its own --insecure-registry, for outputs too). */
