@@ -17,6 +17,7 @@ import { diffCommand } from './commands/diff.js';
 import { attachmentsCommand } from './commands/attachments.js';
 import { completionCommand } from './commands/completion.js';
 import { debugCommand } from './commands/debug.js';
+import { fleetCommand } from './commands/fleet.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 import { commandPath, usageLines } from './usage.js';
 
@@ -107,15 +108,16 @@ program.addCommand(diffCommand(withGlobals));
 program.addCommand(attachmentsCommand(withGlobals));
 program.addCommand(completionCommand(() => program));
 program.addCommand(debugCommand(withGlobals));
+program.addCommand(fleetCommand(withGlobals));
 // The commands that talk to an engine pick it; it is chosen (and said) only once one is needed.
-for (const cmd of program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff', 'debug'].includes(c.name()))) {
+for (const cmd of [...program.commands.filter((c) => ['build', 'probe', 'inspect', 'diff', 'debug'].includes(c.name())), ...program.commands.filter((c) => c.name() === 'fleet').flatMap((c) => c.commands)]) {
   cmd.addOption(new Option('--runtime <engine>', 'the engine: docker, podman, oci (daemonless, with runc or crun), or auto (Docker at DOCKER_HOST or its socket, else a Podman service socket, else oci)').choices(RUNTIME_CHOICES).default('auto'));
 }
 
 // Commander's own errors (a missing argument, an unknown option, a bad choice) are usage errors:
 // exit 2 with one line and a pointer to the help, like slim's. Commands added with addCommand do
 // not inherit the program's settings. A bare `slim` still prints the help, which is its answer.
-for (const cmd of [program, ...program.commands]) {
+for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
   cmd.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} }).exitOverride((err) => {
     if (err.exitCode === 0) process.exit(0);
     if (err.code !== 'commander.help') process.stderr.write(usageLines(err.code, err.message, commandPath(cmd)).join('\n') + '\n');

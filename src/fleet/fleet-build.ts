@@ -21,6 +21,7 @@ import { RegistryHosts } from '../sinks/registry-sink.js';
 import { holdImage } from '../runtime/run-images.js';
 import { Scope } from '../runtime/scope.js';
 import type { HistoryEntry } from '../image/types.js';
+import type { Pushed } from '../registry/push.js';
 import { planSharing, type FleetEntry, type SharePlan, type SharePlanOptions } from './share-plan.js';
 
 export interface FleetMember {
@@ -34,7 +35,7 @@ export interface FleetImageReport {
   /** The single-layer build, as `slim build` makes it. */
   single: { id: string; size: number; files: number; layerBytes: number };
   /** The layered image: the shared layers under it, then its own. */
-  layered: { id: string; manifestDigest: string; layers: string[]; layerBytes: number; ownFiles: number; verify: 'pass' | 'fail'; summary: string; written: string[] };
+  layered: { id: string; manifestDigest: string; layers: string[]; layerBytes: number; ownFiles: number; verify: 'pass' | 'fail'; summary: string; written: string[]; pushed: Pushed[] };
 }
 
 export interface FleetReport {
@@ -53,7 +54,7 @@ export interface FleetReport {
  * layers, each image is packed again as [shared…, own] with exactly its single-layer files, loaded,
  * verified with its own checks against its original, and published to its outputs.
  */
-export async function fleetBuild(members: FleetMember[], share: SharePlanOptions, deps: BuildDeps): Promise<FleetReport> {
+export async function fleetBuild(members: FleetMember[], share: SharePlanOptions, deps: BuildDeps, opts: { singlesDir?: string } = {}): Promise<FleetReport> {
   const { log, scope, runtime } = deps;
   const tmp = await scope.tempDir('slim-fleet-');
   const built: { member: FleetMember; report: BuildReport; read: ReadImage; spool: ContentSpool; deps: BuildDeps }[] = [];
@@ -67,9 +68,11 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
       scope.signal.removeEventListener('abort', follow);
       await child.dispose();
     });
-    const file = join(tmp, `single-${i}.tar`);
+    // Named NAME-single: loaded next to the layered image, they are told apart.
+    const file = opts.singlesDir ? join(opts.singlesDir, `${i}.tar`) : join(tmp, `single-${i}.tar`);
     const childDeps = { ...deps, scope: child };
-    const report = await build({ ...member.opts, outputs: [{ kind: 'docker-archive', file }], registry: { ...member.opts.registry, attach: false } }, childDeps);
+    const single = { ...member.opts, tag: `${outputNameOf(member.opts).name}-single`, outputs: [{ kind: 'docker-archive' as const, file }], registry: { ...member.opts.registry, attach: false } };
+    const report = await build(single, childDeps);
     if (report.status !== 'ok' || !('output' in report)) throw new SlimError(`fleet: ${member.image} did not build: ${report.status}`, { code: 'BASELINE_FAILED' });
     const spool = await ContentSpool.create(await child.tempDir('slim-fleet-read-'));
     child.defer('fleet spool', () => spool.close());
@@ -124,15 +127,16 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
     const { verdict } = await firstVerdict(vplan, b.report.input.id, undefined, id, b.deps);
     failed ||= !verdict.passed;
     let written: string[] = [];
+    let pushed: Pushed[] = [];
     if (verdict.passed) {
       const { name } = outputNameOf(b.member.opts);
       const sinks = sinksFor(b.member.opts.outputs, { name, keep: (repository, tag) => runtime.tagImage(id, repository, tag), registry: { ...b.member.opts.registry, attach: false }, hosts });
-      written = (await publish(sinks, img, { signal: scope.signal, log })).written;
+      ({ written, pushed } = await publish(sinks, img, { signal: scope.signal, log }));
     }
     images.push({
       image: b.member.image,
       single: { id: b.report.output.id, size: b.report.output.size, files: b.report.output.files, layerBytes: single.size },
-      layered: { id, manifestDigest: img.manifestDigest, layers: layers.map((l) => l.digest), layerBytes: layers.reduce((n, l) => n + l.size, 0), ownFiles: mine.own.length, verify: verdict.passed ? 'pass' : 'fail', summary: verdict.summary, written },
+      layered: { id, manifestDigest: img.manifestDigest, layers: layers.map((l) => l.digest), layerBytes: layers.reduce((n, l) => n + l.size, 0), ownFiles: mine.own.length, verify: verdict.passed ? 'pass' : 'fail', summary: verdict.summary, written, pushed },
     });
   }
   return {
