@@ -19,7 +19,9 @@ let runs = 0;
 /** Run the real CLI (the built dist), as a user would. */
 export function runSlim(args: string[], opts: { env?: Record<string, string>; input?: string; onStderr?: (chunk: string, kill: (s: NodeJS.Signals) => void) => void; onSpawn?: (kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<SlimRun> {
   const runId = `t${process.pid}-${++runs}-${Date.now().toString(36)}`;
-  const withId = args[0] === 'build' || args[0] === 'probe' || args[0] === 'debug' ? [args[0], '--run-id', runId, ...args.slice(1)] : args;
+  const withId = args[0] === 'build' || args[0] === 'probe' || args[0] === 'debug'
+    ? [args[0], '--run-id', runId, ...args.slice(1)]
+    : args[0] === 'fleet' && args[1] === 'build' ? ['fleet', 'build', '--run-id', runId, ...args.slice(2)] : args;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SLIM_BIN, ...withId], { env: { ...process.env, ...opts.env }, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     // Given input is a pipe that ends after it: what `echo … | slim …` gives.

@@ -21,6 +21,7 @@ export function fleetCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .argument('[file]', 'the fleet file', 'slim-fleet.yaml')
     .option('--json', 'print the fleet report as JSON on stdout')
     .option('--report <file>', 'write the fleet report as JSON to this file')
+    .option('--run-id <id>', 'label value for everything this run creates in the engine (io.slim.run=ID; each image\'s build gets ID-N); default: random')
     .option('--singles <dir>', 'also write each image\'s single-layer build there, as DIR/N.tar (docker-archive, tagged NAME-single), to compare')
     .action(async (file: string, flags: FleetFlags & GlobalFlags) => {
       await run(async (ctx) => {
