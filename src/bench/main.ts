@@ -10,7 +10,9 @@
  *   5. a light probe with the full test as --verify-* checks (and repair) vs a build probed with
  *      the full test, per service fixture: wall time and repair rounds;
  *   6. the wall time of `slim build` per fixture vs one plain run of the original through the same
- *      check, with the phases.
+ *      check, with the phases;
+ *   7. the fixtures as a fleet: bytes a node pulls (and a registry stores) for the originals,
+ *      single-layer slim images and `slim fleet build`, and each image's size in the last two.
  * `--sections 3,6` runs only those (section 2 needs 1).
  */
 import { createWriteStream } from 'node:fs';
@@ -39,6 +41,7 @@ import { pushVsSkopeo } from './push.js';
 import { packEveryNth } from './pack-sample.js';
 import { lightVsFull, type LightCase } from './light-probe.js';
 import { buildWall, type WallCase } from './build-wall.js';
+import { fleetBench } from './fleet.js';
 
 const log = createLogger({ level: 'warn' });
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -205,6 +208,18 @@ async function main(): Promise<void> {
       for (const n of names) wall.push({ name: n, image: await fixture(runtime, n, setup.signal), args: args[n] ?? [] });
       let wallPort = 18850 + Math.floor(Math.random() * 40);
       await buildWall(wall, () => wallPort++, runtime, log, say);
+    }
+    if (wanted('7')) {
+      say('\n## 7. the fixtures as a fleet (slim fleet build)');
+      const port = 18900 + Math.floor(Math.random() * 40);
+      await fleetBench([
+        { name: 'python-http', image: http, lines: [`env: [PORT=${port}]`, `http-port: ${port}`, 'http-probe: [GET /health]'] },
+        { name: 'python-imports', image: imports, lines: [] },
+        { name: 'node-http', image: await fixture(runtime, 'node-http', setup.signal), lines: [`env: [PORT=${port + 1}]`, `http-port: ${port + 1}`, 'http-probe: [GET /health]'] },
+        { name: 'shell-job', image: await fixture(runtime, 'shell-job', setup.signal), lines: [] },
+        { name: 'alternatives-job', image: await fixture(runtime, 'alternatives-job', setup.signal), lines: [] },
+        { name: 'tz-job', image: await fixture(runtime, 'tz-job', setup.signal), lines: [] },
+      ], work, say);
     }
   } finally {
     await setup.dispose();

@@ -33,7 +33,7 @@ export interface FleetMember {
 export interface FleetImageReport {
   image: string;
   /** The single-layer build, as `slim build` makes it. */
-  single: { id: string; size: number; files: number; layerBytes: number };
+  single: { id: string; size: number; files: number; layerBytes: number; tarBytes: number };
   /** The layered image: the shared layers under it, then its own. */
   layered: { id: string; manifestDigest: string; layers: string[]; layerBytes: number; ownFiles: number; verify: 'pass' | 'fail'; summary: string; written: string[]; pushed: Pushed[] };
 }
@@ -44,8 +44,8 @@ export interface FleetReport {
   why: string;
   shared: { digest: string; size: number; files: number; bytes: number; images: string[] }[];
   images: FleetImageReport[];
-  /** Bytes a node pulls to run every image, and a registry stores: distinct layer blobs, compressed. */
-  pull: { single: number; fleet: number };
+  /** Bytes a node pulls to run every image, and a registry stores: distinct layer blobs, gzip'd, and their tars. */
+  pull: { single: number; fleet: number; singleTar: number; fleetTar: number };
 }
 
 /**
@@ -107,11 +107,13 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
   const hosts = new RegistryHosts(members[0]?.opts.registry ?? { insecure: [], attach: false });
   const images: FleetImageReport[] = [];
   const ownSizes: number[] = [];
+  const ownTars: number[] = [];
   let failed = false;
   for (const [i, b] of built.entries()) {
     const mine = plan.images[i]!;
     const own = await writeLayer({ entries: planOf(b, mine.own), config: {} as never, annotations: {} }, content, join(tmp, `own-${i}.tar.gz`), scope.signal, 'gzip');
     ownSizes.push(own.size);
+    ownTars.push(own.uncompressedSize);
     // The single-layer build gzip'd as the layered one is, so that their sizes compare.
     const single = await writeLayer({ entries: planOf(b, b.read.index.sorted().map((e) => e.path)), config: {} as never, annotations: {} }, content, join(tmp, `single-${i}.tar.gz`), scope.signal, 'gzip');
     const layers = [...mine.layers.map((n) => sharedLayers[n]!), own];
@@ -135,7 +137,7 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
     }
     images.push({
       image: b.member.image,
-      single: { id: b.report.output.id, size: b.report.output.size, files: b.report.output.files, layerBytes: single.size },
+      single: { id: b.report.output.id, size: b.report.output.size, files: b.report.output.files, layerBytes: single.size, tarBytes: single.uncompressedSize },
       layered: { id, manifestDigest: img.manifestDigest, layers: layers.map((l) => l.digest), layerBytes: layers.reduce((n, l) => n + l.size, 0), ownFiles: mine.own.length, verify: verdict.passed ? 'pass' : 'fail', summary: verdict.summary, written, pushed },
     });
   }
@@ -148,6 +150,8 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
     pull: {
       single: images.reduce((n, im) => n + im.single.layerBytes, 0),
       fleet: sharedLayers.reduce((n, l) => n + l.size, 0) + ownSizes.reduce((n, size) => n + size, 0),
+      singleTar: images.reduce((n, im) => n + im.single.tarBytes, 0),
+      fleetTar: sharedLayers.reduce((n, l) => n + l.uncompressedSize, 0) + ownTars.reduce((n, size) => n + size, 0),
     },
   };
 }
