@@ -1,28 +1,23 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { SlimError } from '../errors.js';
-import type { FileEntry } from '../rootfs/entry.js';
-import { compareBytes } from '../rootfs/file-index.js';
 import type { BuildReport } from '../report/report.js';
 import { build, outputNameOf } from '../pipeline/build.js';
 import type { BuildDeps, BuildOptions } from '../pipeline/build-types.js';
 import { firstVerdict, verifyPlanOf } from '../pipeline/verify-step.js';
-import { ContentSpool, type ContentReader } from '../sources/content-spool.js';
+import { ContentSpool } from '../sources/content-spool.js';
 import { dockerArchiveSource } from '../sources/archive-source.js';
 import { readImage, type ReadImage } from '../sources/read-image.js';
-import { writeLayer, type WrittenLayer } from '../pack/layer-writer.js';
-import { layeredImage, type BuiltImage } from '../pack/image-builder.js';
-import type { PlanEntry } from '../pack/plan.js';
+import type { WrittenLayer } from '../pack/layer-writer.js';
+import { checkSameFiles, entriesOf, layeredOf, writeFleetLayer } from './fleet-layers.js';
 import { imageArchiveStream } from '../sinks/image-archive-writer.js';
 import { sinksFor } from '../sinks/sinks-for.js';
 import { publish } from '../sinks/publish.js';
 import { RegistryHosts } from '../sinks/registry-sink.js';
 import { holdImage } from '../runtime/run-images.js';
 import { Scope } from '../runtime/scope.js';
-import type { HistoryEntry } from '../image/types.js';
 import type { Pushed } from '../registry/push.js';
-import { planSharing, type FleetEntry, type SharePlan, type SharePlanOptions } from './share-plan.js';
+import { planSharing, type SharePlan, type SharePlanOptions } from './share-plan.js';
 
 export interface FleetMember {
   /** The image as the fleet file names it. */
@@ -81,29 +76,20 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
   }
 
   log.step('fleet: finding the files the images keep identically');
-  const fleet = await Promise.all(built.map(async (b) => ({ name: b.member.image, entries: await entriesOf(b.read, b.spool) })));
+  const fleet = await Promise.all(built.map(async (b) => ({ name: b.member.image, entries: await entriesOf(b.read.index, b.spool) })));
   const plan = planSharing(fleet, share);
   log.info(plan.why);
 
-  const readers = new WeakMap<FileEntry, ContentReader>();
-  const content: ContentReader = {
-    read: (e, range) => readers.get(e)!.read(e, range),
-    stream: (e) => readers.get(e)!.stream(e),
-  };
-  const planOf = (b: (typeof built)[number], paths: Iterable<string>) => {
-    const wanted = new Set(paths);
-    const entries = b.read.index.sorted().filter((e) => e.path !== '/' && wanted.has(e.path)).sort((x, y) => compareBytes(x.path, y.path));
-    for (const e of entries) readers.set(e, b.spool);
-    return withLinks(entries);
-  };
   const sharedLayers: WrittenLayer[] = [];
   for (const [n, s] of plan.shared.entries()) {
-    const entries = planOf(built[s.images[0]!]!, s.paths);
-    const layer = await writeLayer({ entries, config: {} as never, annotations: {} }, content, join(tmp, `shared-${n}.tar.gz`), scope.signal, 'gzip');
+    const from = built[s.images[0]!]!;
+    const layer = await writeFleetLayer(from.read, from.spool, s.paths, join(tmp, `shared-${n}.tar.gz`), scope.signal);
     log.info(`shared layer ${n + 1}: ${s.paths.length} files, ${(s.bytes / 1e6).toFixed(1)} MB, for ${s.images.map((i) => members[i]!.image).join(', ')}: ${layer.digest.slice(7, 19)}`);
     sharedLayers.push(layer);
   }
 
+  const checkSpool = await ContentSpool.create(await scope.tempDir('slim-fleet-check-'));
+  scope.defer('fleet check spool', () => checkSpool.close());
   const hosts = new RegistryHosts(members[0]?.opts.registry ?? { insecure: [], attach: false });
   const images: FleetImageReport[] = [];
   const ownSizes: number[] = [];
@@ -111,13 +97,14 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
   let failed = false;
   for (const [i, b] of built.entries()) {
     const mine = plan.images[i]!;
-    const own = await writeLayer({ entries: planOf(b, mine.own), config: {} as never, annotations: {} }, content, join(tmp, `own-${i}.tar.gz`), scope.signal, 'gzip');
+    const own = await writeFleetLayer(b.read, b.spool, mine.own, join(tmp, `own-${i}.tar.gz`), scope.signal);
     ownSizes.push(own.size);
     ownTars.push(own.uncompressedSize);
     // The single-layer build gzip'd as the layered one is, so that their sizes compare.
-    const single = await writeLayer({ entries: planOf(b, b.read.index.sorted().map((e) => e.path)), config: {} as never, annotations: {} }, content, join(tmp, `single-${i}.tar.gz`), scope.signal, 'gzip');
+    const single = await writeFleetLayer(b.read, b.spool, b.read.index.sorted().map((e) => e.path), join(tmp, `single-${i}.tar.gz`), scope.signal);
     const layers = [...mine.layers.map((n) => sharedLayers[n]!), own];
-    const img = layered(b.read, layers, mine.layers.map((n) => plan.shared[n]!.images.map((j) => members[j]!.image)));
+    const img = layeredOf(b.read, layers, mine.layers.map((n) => plan.shared[n]!.images.map((j) => members[j]!.image)));
+    await checkSameFiles(fleet[i]!.entries, layers, checkSpool, b.member.image);
     log.step(`fleet: verifying ${b.member.image} as ${layers.length} layers`);
     const held = await holdImage(runtime, b.deps.scope, img.configDigest, 'fleet');
     const archive = new PassThrough();
@@ -156,48 +143,3 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
   };
 }
 
-/** Each entry's key: everything that makes two images' copies the same file, its content by sha256. */
-async function entriesOf(read: ReadImage, spool: ContentSpool): Promise<FleetEntry[]> {
-  const names = new Map<number, string[]>();
-  for (const e of read.index.values()) if (e.kind === 'file') names.set(e.inode, [...(names.get(e.inode) ?? []), e.path]);
-  const out: FleetEntry[] = [];
-  for (const e of read.index.sorted()) {
-    if (e.path === '/') continue;
-    const m = e.meta;
-    const meta = [e.kind, m.mode, m.uid, m.gid, m.mtime, m.uname ?? '', m.gname ?? '', m.xattrs ?? {}];
-    if (e.kind === 'dir') {
-      out.push({ path: e.path, key: JSON.stringify(meta), bytes: 0, dir: true });
-      continue;
-    }
-    let detail: unknown[] = [];
-    if (e.kind === 'file') {
-      const hash = createHash('sha256');
-      for await (const c of spool.stream(e)) hash.update(c as Buffer);
-      detail = [e.size, hash.digest('hex'), [...names.get(e.inode)!].sort()];
-    } else if (e.kind === 'symlink') detail = [e.target];
-    else if (e.kind === 'char' || e.kind === 'block') detail = [e.major, e.minor];
-    out.push({ path: e.path, key: JSON.stringify([...meta, ...detail]), bytes: e.kind === 'file' ? e.size : 0, dir: false });
-  }
-  return out;
-}
-
-/** Plan entries in path order, a file's later names written as hard links to its first. */
-function withLinks(entries: FileEntry[]): PlanEntry[] {
-  const first = new Map<number, string>();
-  return entries.map((entry) => {
-    if (entry.kind !== 'file') return { entry };
-    const to = first.get(entry.inode);
-    if (to !== undefined) return { entry, linkTo: to };
-    first.set(entry.inode, entry.path);
-    return { entry };
-  });
-}
-
-/** The single-layer image's config with the layers under it said in its history. */
-function layered(read: ReadImage, layers: WrittenLayer[], sharedBy: string[][]): BuiltImage {
-  const { rootfs: _rootfs, history = [], ...rest } = read.config;
-  const created = read.config.created ?? new Date(0).toISOString();
-  const shared: HistoryEntry[] = sharedBy.map((imgs, n) => ({ created, created_by: `slim fleet build: shared layer ${n + 1}`, comment: `files kept identically by ${imgs.join(', ')}` }));
-  const annotations: Record<string, string> = {};
-  return layeredImage({ ...rest, history: [...shared, ...history] }, annotations, layers);
-}
