@@ -24,10 +24,17 @@ export class RegistryHosts {
 
   constructor(readonly opts: RegistryOptions) {}
 
+  /** Repositories of a host that may hold blobs of this image (a fleet's other images): a push looks there to mount from. */
+  private readonly seeded = new Map<string, string[]>();
+
+  seed(host: string, repos: string[]): void {
+    this.seeded.set(host, [...(this.seeded.get(host) ?? []), ...repos]);
+  }
+
   host(host: string, { signal, log }: SinkContext): { client: RegistryClient; repos: string[] } {
     let h = this.hosts.get(host);
     if (!h) {
-      h = { client: new RegistryClient(host, { insecure: this.opts.insecure.includes(host), signal, onRetry: (what, n, why) => log.warn(`${host}: ${what} failed (${why}); retry ${n}`) }), repos: [] };
+      h = { client: new RegistryClient(host, { insecure: this.opts.insecure.includes(host), signal, onRetry: (what, n, why) => log.warn(`${host}: ${what} failed (${why}); retry ${n}`) }), repos: [...(this.seeded.get(host) ?? [])] };
       this.hosts.set(host, h);
     }
     return h;
