@@ -11,7 +11,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import type { BuildReport } from '../../src/report/report.js';
 
-const STAGE = fileURLToPath(new URL('../../examples/ci/slim-stage.sh', import.meta.url));
+const STAGE = fileURLToPath(new URL('../../scripts/ci-build.sh', import.meta.url));
 const skopeo = (...args: string[]) => execFileSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const work = mkdtempSync(join(tmpdir(), 'slim-registry-cli-'));
 const madeTags: string[] = [];
@@ -109,23 +109,23 @@ describe('slim build --output registry: a CI stage end to end', () => {
     expect(t.stdout).toMatch(/report\.json .* application\/vnd\.slim\.report\.v1\+json/);
   });
 
-  it('the shell stage from examples/ci runs as a pipeline would: pushes on success; over budget exits 4 and pushes nothing', async () => {
+  it('the CI script of the action and the GitLab template runs on its own as a pipeline would: pushes on success; over budget exits 4 and pushes nothing', async () => {
     const port = freePort();
     const dir = mkdtempSync(join(work, 'stage-'));
     writeFileSync(join(dir, 'slim.yaml'), `network: host\nenv: [PORT=${port}]\nhttp-port: ${port}\nhttp-probe: [GET /health]\nuser: "1000:1000"\n`);
     const target = `${reg.host}/team/stage:1-slim`;
-    const env = { ...process.env, IMAGE: fixtureTag('python-http'), SLIM_TARGET: target, SLIM: `${process.execPath} ${SLIM_BIN}`, CI: 'true' };
+    const env = { ...process.env, SLIM_IMAGE: fixtureTag('python-http'), SLIM_PUSH: target, SLIM_HARDEN: 'true', SLIM: `${process.execPath} ${SLIM_BIN}`, CI: 'true' };
     const ok = spawnSync('sh', [STAGE], { cwd: dir, env, encoding: 'utf8' });
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(`slim-stage: pushed ${target}`);
+    expect(ok.stdout).toMatch(`slim-ci: done, pushed ${target}@sha256:`);
     const report = JSON.parse(readFileSync(join(dir, 'slim-report.json'), 'utf8')) as BuildReport;
     expect(JSON.parse(skopeo('inspect', '--tls-verify=false', `docker://${target}`)).Digest).toBe(report.output.digest);
 
     const overTarget = `${reg.host}/team/stage:2-slim`;
     writeFileSync(join(dir, 'slim.yaml'), `network: host\nenv: [PORT=${port}]\nhttp-port: ${port}\nhttp-probe: [GET /health]\nuser: "1000:1000"\nmax-size: 1MB\n`);
-    const over = spawnSync('sh', [STAGE], { cwd: dir, env: { ...env, SLIM_TARGET: overTarget }, encoding: 'utf8' });
+    const over = spawnSync('sh', [STAGE], { cwd: dir, env: { ...env, SLIM_PUSH: overTarget }, encoding: 'utf8' });
     expect(over.status, over.stderr).toBe(4);
-    expect(over.stderr).toMatch(/over its size budget; see slim-report.json. Nothing was pushed./);
+    expect(over.stderr).toMatch(/over its size budget; see slim-report.json. Nothing was published./);
     const client = new RegistryClient(reg.host);
     expect(await client.getManifest('team/stage', '2-slim')).toBeUndefined();
   });
