@@ -163,4 +163,5 @@ function daemonlessRefs(opts: BuildOptions): void {
   const hint = 'give a file, layout or registry: docker-archive:FILE, oci-archive:FILE, oci:DIR or registry:HOST/REPO:TAG';
   if (parseSourceRef(opts.image).kind === 'engine') throw new UsageError(`${opts.image}: the daemonless runtime has no engine to take an image from`, { hint });
   if (opts.outputs.some((o) => o.kind === 'docker')) throw new UsageError('the daemonless runtime has no engine to keep the slim image in: name its outputs with -o', { hint });
+  if (opts.keepFailed) throw new UsageError('--keep-failed keeps a failed image in the engine, and the daemonless runtime has none', { hint: 'use Docker or Podman to keep and debug a failed image' });
 }

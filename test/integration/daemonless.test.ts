@@ -158,7 +158,7 @@ describe('--runtime oci: no engine at all', () => {
     expectNothingLeft(r);
   });
 
-  it('an image from the engine, or the engine as the output, is a usage error with the inputs and outputs that work', async () => {
+  it('an image from the engine, the engine as the output, or --keep-failed is a usage error saying what works', async () => {
     const fromEngine = await daemonless(['build', fixtureTag('shell-job'), '--runtime', 'oci', '-o', `oci-archive:${join(work, 'x.tar')}`]);
     expect(fromEngine.code, fromEngine.stderr).toBe(2);
     expect(fromEngine.stderr).toMatch(/slim: error: .*shell-job\S*: the daemonless runtime has no engine to take an image from/);
@@ -166,7 +166,11 @@ describe('--runtime oci: no engine at all', () => {
     const toEngine = await daemonless(['build', `oci-archive:${archives.get('shell-job')!}:v1`, '--runtime', 'oci', '--tag', 'slim-test/shell-job:nowhere']);
     expect(toEngine.code, toEngine.stderr).toBe(2);
     expect(toEngine.stderr).toMatch(/no engine to keep the slim image in: name its outputs with -o/);
+    const keep = await daemonless(['build', `oci-archive:${archives.get('shell-job')!}:v1`, '--runtime', 'oci', '-o', `oci-archive:${join(work, 'k.tar')}`, '--keep-failed']);
+    expect(keep.code, keep.stderr).toBe(2);
+    expect(keep.stderr).toMatch(/--keep-failed keeps a failed image in the engine, and the daemonless runtime has none/);
     expectNothingLeft(fromEngine);
     expectNothingLeft(toEngine);
+    expectNothingLeft(keep);
   });
 });
