@@ -87,14 +87,7 @@ export interface Selected {
  */
 export async function selectRuntime(choice: RuntimeChoice, opts: { signal?: AbortSignal; env?: NodeJS.ProcessEnv; daemonless?: Daemonless } = {}): Promise<Selected> {
   if (choice === 'oci') return daemonlessRuntime(opts.daemonless, '--runtime oci');
-  try {
-    return await selectFrom(choice, candidates(choice, opts.env ?? process.env), opts);
-  } catch (err) {
-    // auto ends at runc or crun when no engine answers: a CI runner without a daemon still runs slim.
-    if (choice !== 'auto' || !opts.daemonless || !(err instanceof SlimError) || err.code !== 'ENGINE_UNREACHABLE') throw err;
-    opts.signal?.throwIfAborted();
-    return daemonlessRuntime(opts.daemonless, `auto; ${err.message.replace(/^cannot reach a container engine: /, '')}`);
-  }
+  return selectFrom(choice, candidates(choice, opts.env ?? process.env), opts);
 }
 
 async function daemonlessRuntime(d: Daemonless | undefined, why: string): Promise<Selected> {
@@ -107,7 +100,7 @@ async function daemonlessRuntime(d: Daemonless | undefined, why: string): Promis
 }
 
 /** selectRuntime over a given list of candidates. */
-export async function selectFrom(choice: RuntimeChoice, list: Candidate[], opts: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<Selected> {
+export async function selectFrom(choice: RuntimeChoice, list: Candidate[], opts: { signal?: AbortSignal; env?: NodeJS.ProcessEnv; daemonless?: Daemonless } = {}): Promise<Selected> {
   const env = opts.env ?? process.env;
   const missed: string[] = [];
   for (const c of list) {
@@ -134,6 +127,12 @@ export async function selectFrom(choice: RuntimeChoice, list: Candidate[], opts:
     if (c.flavour === 'podman') env.DOCKER_HOST = c.url;
     const usual = choice === 'auto' && !source && !missed.length && ping.flavour === 'docker';
     return { runtime, flavour: ping.flavour, usual, line: `engine: ${ENGINE_NAMES[ping.flavour]} ${ping.version} (API ${ping.apiVersion}) at ${c.url} (${why}${unexpected})` };
+  }
+  // auto ends at runc or crun when no engine answers where engines are looked for by default: a CI
+  // runner without a daemon still runs slim. DOCKER_HOST and CONTAINER_HOST are the user's word: no fallback from them.
+  if (choice === 'auto' && opts.daemonless && !env.DOCKER_HOST && !env.CONTAINER_HOST) {
+    opts.signal?.throwIfAborted();
+    return daemonlessRuntime(opts.daemonless, `auto; ${missed.join('; ')}`);
   }
   throw new SlimError(`cannot reach a container engine: ${missed.join('; ')}`, {
     code: 'ENGINE_UNREACHABLE',

@@ -51,6 +51,6 @@ describe('slim as a CI stage', () => {
     writeFileSync(config, `image: ${fixtureTag('static-bin')}\nsmoke-test: curl x\n`);
     const r = await runSlim(['build', '--config', config]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/slim: error: .*bad\.yaml: unknown option "smoke-test"/);
+    expect(r.stderr).toMatch(/slim: error: .*bad\.yaml:2:1: unknown option "smoke-test"/);
   });
 });

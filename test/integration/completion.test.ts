@@ -51,7 +51,7 @@ describe('slim completion', () => {
     expect(zsh.stdout).toMatch(/ build\) _arguments .*'--runtime\[[^\]]*\]:value:\(docker podman oci auto\)'/);
     expect(zsh.stdout).toMatch(/ build\) _arguments .*'\*--include\[/);
     expect(zsh.stdout).toMatch(/ completion\) _arguments .*'1:value:\(bash zsh fish\)'/);
-    expect(fish.stdout).toMatch(/^complete -c slim -n 'not __fish_seen_subcommand_from build probe lint inspect diff attachments completion' -a build -d 'run IMAGE/m);
+    expect(fish.stdout).toMatch(/^complete -c slim -n 'not __fish_seen_subcommand_from build probe lint inspect diff attachments completion debug fleet' -a build -d 'run IMAGE/m);
     expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from build' -l network -r -F -d /m);
     expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from build' -l runtime -x -a 'docker podman oci auto' -d /m);
     expect(fish.stdout).toMatch(/^complete -c slim -n '__fish_seen_subcommand_from build' -s t -l tag -r -F -d /m);

@@ -59,20 +59,15 @@ describe('the daemonless runtime', () => {
     expect((err as SlimError).hint).toMatch(/apt-get install runc/);
   });
 
-  it('auto ends at it when no engine answers, saying what did not; docker and podman never do', async () => {
-    // The Docker client reads DOCKER_HOST from the process's environment, as slim's CLI has it.
-    const before = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = `unix://${join(dir, 'nothing.sock')}`;
-    try {
-      const env = { DOCKER_HOST: process.env.DOCKER_HOST };
-      const s = await selectRuntime('auto', { env, daemonless: daemonless() });
-      expect(s.flavour).toBe('oci');
-      expect(s.line).toMatch(/^runtime: runc version 1\.1\.5 at \/usr\/sbin\/runc, daemonless \(auto; cannot reach the container engine at unix:\/\/\S+nothing\.sock \(DOCKER_HOST\)/);
-      await expect(selectRuntime('docker', { env, daemonless: daemonless() })).rejects.toMatchObject({ code: 'ENGINE_UNREACHABLE' });
-    } finally {
-      if (before === undefined) delete process.env.DOCKER_HOST;
-      else process.env.DOCKER_HOST = before;
+  it('auto ends at it when no engine answers at the default sockets, saying what did not; never from DOCKER_HOST or CONTAINER_HOST, nor for docker or podman', async () => {
+    const missing = [socket('docker', join(dir, 'no-docker.sock')), socket('podman', join(dir, 'no-podman.sock'))];
+    const s = await selectFrom('auto', missing, { env: {}, daemonless: daemonless() });
+    expect(s.flavour).toBe('oci');
+    expect(s.line).toMatch(/^runtime: runc version 1\.1\.5 at \/usr\/sbin\/runc, daemonless \(auto; Docker at unix:\/\/\S+no-docker\.sock: no such socket; Podman at unix:\/\/\S+no-podman\.sock: no such socket\)$/);
+    for (const env of [{ DOCKER_HOST: 'unix:///x.sock' }, { CONTAINER_HOST: 'unix:///x.sock' }]) {
+      await expect(selectFrom('auto', missing, { env, daemonless: daemonless() })).rejects.toMatchObject({ code: 'ENGINE_UNREACHABLE' });
     }
+    await expect(selectFrom('podman', missing.slice(1), { env: {}, daemonless: daemonless() })).rejects.toMatchObject({ code: 'ENGINE_UNREACHABLE' });
   });
 });
 
