@@ -103,7 +103,7 @@ export async function fleetBuild(members: FleetMember[], share: SharePlanOptions
     // The single-layer build gzip'd as the layered one is, so that their sizes compare.
     const single = await writeFleetLayer(b.read, b.spool, b.read.index.sorted().map((e) => e.path), join(tmp, `single-${i}.tar.gz`), scope.signal);
     const layers = [...mine.layers.map((n) => sharedLayers[n]!), own];
-    const img = layeredOf(b.read, layers, mine.layers.map((n) => plan.shared[n]!.images.map((j) => members[j]!.image)));
+    const img = layeredOf(b.read.config, layers, mine.layers.map((n) => plan.shared[n]!.images.map((j) => members[j]!.image)));
     await checkSameFiles(fleet[i]!.entries, layers, checkSpool, b.member.image);
     log.step(`fleet: verifying ${b.member.image} as ${layers.length} layers`);
     const held = await holdImage(runtime, b.deps.scope, img.configDigest, 'fleet');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { SlimError } from '../errors.js';
-import type { HistoryEntry } from '../image/types.js';
+import type { HistoryEntry, ImageConfig } from '../image/types.js';
 import type { FileEntry } from '../rootfs/entry.js';
 import { compareBytes, type FileIndex } from '../rootfs/file-index.js';
 import { flatten } from '../rootfs/flatten.js';
@@ -13,13 +13,17 @@ import { layeredImage, type BuiltImage } from '../pack/image-builder.js';
 import type { PlanEntry } from '../pack/plan.js';
 import type { FleetEntry } from './share-plan.js';
 
-/** Each entry's key: everything that makes two images' copies the same file, its content by sha256. */
-export async function entriesOf(index: FileIndex, content: ContentReader): Promise<FleetEntry[]> {
+/**
+ * Each entry's key: everything that makes two images' copies the same file, its content by
+ * sha256. `only`: just these paths (an original's, which holds more), hard links counted among them.
+ */
+export async function entriesOf(index: FileIndex, content: ContentReader, only?: ReadonlySet<string>): Promise<FleetEntry[]> {
+  const wanted = (p: string) => p !== '/' && (!only || only.has(p));
   const names = new Map<number, string[]>();
-  for (const e of index.values()) if (e.kind === 'file') names.set(e.inode, [...(names.get(e.inode) ?? []), e.path]);
+  for (const e of index.values()) if (e.kind === 'file' && wanted(e.path)) names.set(e.inode, [...(names.get(e.inode) ?? []), e.path]);
   const out: FleetEntry[] = [];
   for (const e of index.sorted()) {
-    if (e.path === '/') continue;
+    if (!wanted(e.path)) continue;
     const m = e.meta;
     const meta = [e.kind, m.mode, m.uid, m.gid, m.mtime, m.uname ?? '', m.gname ?? '', m.xattrs ?? {}];
     if (e.kind === 'dir') {
@@ -39,7 +43,7 @@ export async function entriesOf(index: FileIndex, content: ContentReader): Promi
 }
 
 /** One layer of these paths of the image, in path order, a file's later names as hard links to its first; gzip, deterministic. */
-export async function writeFleetLayer(read: ReadImage, spool: ContentReader, paths: Iterable<string>, file: string, signal: AbortSignal): Promise<WrittenLayer> {
+export async function writeFleetLayer(read: Pick<ReadImage, 'index'>, spool: ContentReader, paths: Iterable<string>, file: string, signal: AbortSignal): Promise<WrittenLayer> {
   const wanted = new Set(paths);
   const entries = read.index.sorted().filter((e) => e.path !== '/' && wanted.has(e.path)).sort((x, y) => compareBytes(x.path, y.path));
   return writeLayer({ entries: withLinks(entries), config: {} as never, annotations: {} }, spool, file, signal, 'gzip');
@@ -57,9 +61,9 @@ function withLinks(entries: FileEntry[]): PlanEntry[] {
 }
 
 /** The single-layer image's config over these layers, the shared ones said in its history. */
-export function layeredOf(read: ReadImage, layers: WrittenLayer[], sharedBy: string[][]): BuiltImage {
-  const { rootfs: _rootfs, history = [], ...rest } = read.config;
-  const created = read.config.created ?? new Date(0).toISOString();
+export function layeredOf(config: ImageConfig, layers: WrittenLayer[], sharedBy: string[][]): BuiltImage {
+  const { rootfs: _rootfs, history = [], ...rest } = config;
+  const created = config.created ?? new Date(0).toISOString();
   const shared: HistoryEntry[] = sharedBy.map((imgs, n) => ({ created, created_by: `slim fleet: shared layer ${n + 1}`, comment: `files kept identically by ${imgs.join(', ')}` }));
   return layeredImage({ ...rest, history: [...shared, ...history] }, {}, layers);
 }

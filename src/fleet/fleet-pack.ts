@@ -11,7 +11,12 @@ import { publish, type Published } from '../sinks/publish.js';
 import { RegistryHosts, type RegistryOptions } from '../sinks/registry-sink.js';
 import { parseRegistryRef } from '../registry/registry-ref.js';
 import { sinksFor } from '../sinks/sinks-for.js';
-import { checkSameFiles, layeredOf, writeFleetLayer } from './fleet-layers.js';
+import { checkSameFiles, entriesOf, layeredOf, writeFleetLayer } from './fleet-layers.js';
+import type { FleetEntry } from './share-plan.js';
+import { readImage, type ReadImage } from '../sources/read-image.js';
+import { openSource } from '../sources/open-source.js';
+import { parseSourceRef } from '../sources/source-ref.js';
+import { registryOpener } from '../registry/registry-source.js';
 import { readMember, type FleetPlanFile } from './fleet-plan.js';
 
 export interface PackDeps {
@@ -33,30 +38,31 @@ export interface FleetPackReport {
  * come out with the digest the plan says (the same files give the same blob in every job); the
  * layered image is checked to hold exactly its files, then published.
  */
-export async function fleetPack(plan: FleetPlanFile, text: string, outputs: OutputRef[], name: string, registry: RegistryOptions, deps: PackDeps): Promise<FleetPackReport> {
+export async function fleetPack(plan: FleetPlanFile, text: string, outputs: OutputRef[], name: string, registry: RegistryOptions, deps: PackDeps, from?: string): Promise<FleetPackReport> {
   const { log, scope, runtime } = deps;
   const wanted = text.replace(/^registry:/, '');
   const entry = plan.images.find((im) => im.ref === wanted || `${im.ref.replace(/[:@][^/]*$/, '')}@${im.digest}` === wanted);
   if (!entry) throw new UsageError(`${text} is not in the plan: it has ${plan.images.map((im) => im.ref).join(', ')}`);
-  log.step(`fleet pack: reading ${entry.ref}`);
-  const member = await readMember(`${entry.ref.replace(/[:@][^/]*$/, '')}@${entry.digest}`, { log, scope, insecure: registry.insecure });
-  const got = new Map(member.entries.map((e) => [e.path, e.key]));
+  const files = from ? await fromOriginal(from, entry, deps, registry.insecure) : await fromSlimImage(entry, { log, scope, insecure: registry.insecure });
+  const got = new Map(files.entries.map((e) => [e.path, e.key]));
   const changed = [...new Set([...got.keys(), ...Object.keys(entry.keys)])].filter((p) => got.get(p) !== entry.keys[p]);
-  if (changed.length) throw new SlimError(`${entry.ref} no longer holds the files the plan was made from (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', …' : ''}): make the plan again`, { code: 'BAD_ARCHIVE' });
+  if (changed.length) {
+    throw new SlimError(`${from ?? entry.ref} does not hold the files the plan was made from (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', …' : ''})${from ? '' : ': make the plan again'}`, { code: 'BAD_ARCHIVE' });
+  }
   const tmp = await scope.tempDir('slim-fleet-pack-');
   const layers = [];
   for (const n of entry.layers) {
     const s = plan.shared[n]!;
-    const layer = await writeFleetLayer(member.read, member.spool, s.paths, join(tmp, `shared-${n}.tar.gz`), scope.signal);
+    const layer = await writeFleetLayer(files.read, files.spool, s.paths, join(tmp, `shared-${n}.tar.gz`), scope.signal);
     if (layer.digest !== s.digest) throw new SlimError(`shared layer ${n + 1} came out as ${layer.digest}, the plan says ${s.digest}: its files differ in this image`, { code: 'OUTPUT_FAILED' });
     layers.push(layer);
   }
-  layers.push(await writeFleetLayer(member.read, member.spool, entry.own, join(tmp, 'own.tar.gz'), scope.signal));
-  const img = layeredOf(member.read, layers, entry.layers.map((n) => plan.shared[n]!.images.map((i) => plan.images[i]!.ref)));
+  layers.push(await writeFleetLayer(files.read, files.spool, entry.own, join(tmp, 'own.tar.gz'), scope.signal));
+  const img = layeredOf(entry.config, layers, entry.layers.map((n) => plan.shared[n]!.images.map((i) => plan.images[i]!.ref)));
   const check = await ContentSpool.create(await scope.tempDir('slim-fleet-check-'));
   scope.defer('fleet check spool', () => check.close());
-  await checkSameFiles(member.entries, layers, check, entry.ref);
-  log.info(`${entry.ref}: ${layers.length} layers (${entry.layers.length} shared), the same ${member.entries.length} entries as its single-layer image`);
+  await checkSameFiles(Object.entries(entry.keys).map(([path, key]) => ({ path, key, bytes: 0, dir: false })), layers, check, entry.ref);
+  log.info(`${entry.ref}: ${layers.length} layers (${entry.layers.length} shared) from ${from ?? 'its single-layer image'}, the same ${got.size} entries as its single-layer image`);
   let loaded: string | undefined;
   const keep = async (repository: string, tag: string) => {
     if (!loaded) {
@@ -74,4 +80,36 @@ export async function fleetPack(plan: FleetPlanFile, text: string, outputs: Outp
   }
   const published = await publish(sinksFor(outputs, { name, keep, registry: { ...registry, attach: false }, hosts }), img, { signal: scope.signal, log });
   return { ref: entry.ref, manifestDigest: img.manifestDigest, layers: layers.map((l, k) => ({ digest: l.digest, size: l.size, shared: k < entry.layers.length })), published };
+}
+
+interface Files {
+  read: Pick<ReadImage, 'index'>;
+  spool: ContentSpool;
+  entries: FleetEntry[];
+}
+
+/** The verified single-layer image, read back from the registry with its evidence. */
+async function fromSlimImage(entry: FleetPlanFile['images'][number], deps: { log: Logger; scope: Scope; insecure: string[] }): Promise<Files> {
+  deps.log.step(`fleet pack: reading ${entry.ref}`);
+  return readMember(`${entry.ref.replace(/[:@][^/]*$/, '')}@${entry.digest}`, deps);
+}
+
+/**
+ * The original the image was slimmed from (any input slim build takes), its files at the plan's
+ * paths: it must be the one the evidence names, and hold them exactly as the slim image does.
+ */
+async function fromOriginal(from: string, entry: FleetPlanFile['images'][number], { runtime, log, scope }: PackDeps, insecure: string[]): Promise<Files> {
+  log.step(`fleet pack: reading ${entry.ref}'s files from its original ${from}`);
+  const ref = parseSourceRef(from);
+  // An image in the engine is saved from it; files and registries are read where they are, no engine needed.
+  const inspect = ref.kind === 'engine' ? await runtime.inspectImage(ref.ref) : undefined;
+  if (ref.kind === 'engine' && !inspect) throw new SlimError(`image ${ref.ref} is not in the engine`, { code: 'IMAGE_NOT_FOUND' });
+  const source = await openSource(ref, { runtime, scope, ...(inspect ? { inspect } : {}), registry: registryOpener({ insecure, signal: scope.signal }) });
+  const spool = await ContentSpool.create(await scope.tempDir('slim-fleet-original-'));
+  scope.defer(`spool of ${from}`, () => spool.close());
+  const read = await readImage(source, spool, { signal: scope.signal }).finally(() => source.close?.());
+  if (entry.source.id && read.configDigest !== entry.source.id) {
+    throw new SlimError(`${from} is ${read.configDigest}, but ${entry.ref} was slimmed from ${entry.source.id} (${entry.source.ref})`, { code: 'BAD_ARCHIVE' });
+  }
+  return { read, spool, entries: await entriesOf(read.index, spool, new Set(Object.keys(entry.keys))) };
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { SlimError, UsageError } from '../errors.js';
-import type { Digest } from '../image/types.js';
+import type { Digest, ImageConfig } from '../image/types.js';
 import type { Logger } from '../log.js';
 import { ArtifactType } from '../registry/artifact.js';
 import { listAttachments } from '../registry/attachments.js';
@@ -31,6 +31,8 @@ export interface FleetPlanFile {
     /** From its evidence: the original it was slimmed from, and the check it passed. */
     source: { ref: string; id: string };
     checks: string[];
+    /** Its image config, which the layered image keeps (with its layers and their history). */
+    config: ImageConfig;
     layers: number[];
     own: string[];
     keys: Record<string, string>;
@@ -98,6 +100,7 @@ export async function planFromRegistry(refs: string[], share: SharePlanOptions, 
       digest: m.digest,
       source: m.source,
       checks: m.checks,
+      config: m.read.config,
       layers: plan.images[i]!.layers,
       own: plan.images[i]!.own,
       keys: Object.fromEntries(m.entries.map((e) => [e.path, e.key])),

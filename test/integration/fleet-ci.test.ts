@@ -94,6 +94,13 @@ describe('examples/ci/fleet-matrix.yml', () => {
       expect(worker).toContain(s.digest);
     }
     expect(api.at(-1)).not.toBe(worker.at(-1));
+    // Each pack read its files from the original the evidence names, not from the slim image.
+    for (const [k, app] of ['api', 'worker'].entries()) expect(packLogs[k]).toMatch(new RegExp(`from registry:${reg.host.replace(/[.]/g, '\\.')}/owner/${app}:abc123, the same \\d+ entries as its single-layer image`));
+    // The wrong original is refused before anything is packed or pushed.
+    const wrong = spawnSync('sh', ['-c', `slim fleet pack --plan fleet-plan.json "$REGISTRY/api-slim:abc123" --from "registry:$REGISTRY/worker:abc123" -o "registry:$REGISTRY/api-slim:wrong"`], { cwd: work, env, encoding: 'utf8' });
+    expect(wrong.status, wrong.stderr).toBe(1);
+    expect(wrong.stderr).toMatch(/slim: error: registry:\S+\/owner\/worker:abc123 is sha256:\w+, but \S+\/owner\/api-slim:abc123 was slimmed from sha256:\w+/);
+    expect(spawnSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/owner/api-slim:wrong`]).status).not.toBe(0);
     // The second job finds the shared blobs the first pushed, in the fleet's other repository, and mounts them.
     expect(packLogs[1]).toMatch(new RegExp(`blobs uploaded \\d+, mounted ${plan.shared.length}, already there 0`));
   });

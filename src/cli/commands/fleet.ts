@@ -66,6 +66,7 @@ export function fleetCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .description('fan-out: pack one image of a plan as [shared…, own] (its shared layers the digests the plan says) and publish it')
     .argument('<ref>', 'the image as the plan names it (HOST/REPO:TAG)')
     .requiredOption('--plan <file>', 'the plan slim fleet plan wrote')
+    .option('--from <image>', 'take the files from the original the image was slimmed from (an image in the engine, a file, registry:…), checked against the plan, instead of from the slim image in the registry')
     .option('-o, --output <dest>', 'where the layered image goes (repeatable): registry:HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, docker', collect, [])
     .option('-t, --tag <name>', 'its name (the default tag of registry outputs); default: REF with -fleet after its tag')
     .option('--insecure-registry <host>', 'speak plain HTTP to this registry host (loopback hosts always are) (repeatable)', collect, [])
@@ -80,7 +81,7 @@ export function fleetCommand(run: (action: (ctx: CommandContext) => Promise<numb
         const { fleetPack } = await import('../../fleet/fleet-pack.js');
         const bare = ref.replace(/^registry:/, '');
         const name = flags.tag ?? (/:[^/]+$/.test(bare) ? `${bare}-fleet` : `${bare}:fleet`);
-        const r = await fleetPack(plan, ref, outputs, name, { insecure: flags.insecureRegistry, attach: false }, ctx);
+        const r = await fleetPack(plan, ref, outputs, name, { insecure: flags.insecureRegistry, attach: false }, ctx, flags.from);
         if (flags.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
         process.stderr.write(`slim fleet packed ${r.ref} as ${r.layers.length} layers (${r.layers.filter((l) => l.shared).length} shared): ${r.manifestDigest}\n${r.published.written.map((w) => `  written ${w}\n`).join('')}`);
         return ExitCode.ok;
@@ -99,6 +100,7 @@ interface PlanFlags {
 
 interface PackFlags {
   plan: string;
+  from?: string;
   output: string[];
   tag?: string;
   insecureRegistry: string[];
