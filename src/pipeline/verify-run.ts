@@ -6,7 +6,7 @@ import { exercise, oneLine, type ExerciseResult } from '../verify/exercise.js';
 import type { Check, CheckComparison, Verdict } from '../verify/checks.js';
 import { runHealthcheck, type HealthResult } from '../verify/healthcheck.js';
 import { diffOutputTrees } from '../verify/output-tree.js';
-import { lastLines } from '../verify/last-lines.js';
+import { lastLinesWithErrors } from '../verify/last-lines.js';
 import type { Logger } from '../log.js';
 import { withOwnMounts } from './run-mounts.js';
 
@@ -119,6 +119,6 @@ export function compareRuns(check: Check, original: Checked, slim: Checked): Ver
     passed: !failed,
     summary: failed ? `${failed.name}: ${failed.detail}` : check.kind === 'job' ? `job exited ${slim.exitCode} with the same output as the original` : `all ${checks.length} checks passed, as on the original`,
     checks,
-    ...(failed ? { output: { slim: lastLines(slim.output), original: lastLines(original.output) } } : {}),
+    ...(failed ? { output: { slim: lastLinesWithErrors(slim.output, slim.stderr), original: lastLinesWithErrors(original.output, original.stderr) } } : {}),
   };
 }

@@ -23,3 +23,18 @@ function clean(line: string): string {
   // eslint-disable-next-line no-control-regex
   return line.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
 }
+
+/** How many of stderr's last lines the summary always shows. */
+const ERROR_LINES = 3;
+
+/**
+ * The last lines of the interleaved output, with stderr's last lines always among them: an
+ * engine orders the two streams only as it happened to read them, and a job's error must not
+ * fall out of the window behind stdout lines logged after it. Any of stderr's lines the window
+ * lacks come first, and the window gives up as many of its oldest lines.
+ */
+export function lastLinesWithErrors(output: Buffer | string, stderr: Buffer | string, n = LAST_LINES): string[] {
+  const tail = lastLines(output, n);
+  const missing = lastLines(stderr, Math.min(ERROR_LINES, n)).filter((l) => !tail.includes(l));
+  return [...missing, ...tail.slice(missing.length)];
+}

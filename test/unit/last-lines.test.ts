@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lastLines } from '../../src/verify/last-lines.js';
+import { lastLines, lastLinesWithErrors } from '../../src/verify/last-lines.js';
 import { failedName } from '../../src/image/reference.js';
 import { demux } from '../../src/runtime/docker-streams.js';
 import { compareRuns, type Checked } from '../../src/pipeline/verify-run.js';
@@ -71,5 +71,14 @@ describe('the verdict carries the last lines only when the slim image failed', (
     const seccompOutput = { slim: ['Operation not permitted'], original: ['done'] };
     const harden: HardenReport = { steps: [{ step: 'seccomp', result: 'fail', detail: 'exit code: exited 1', output: seccompOutput }], readOnly: { result: 'pass', tmpfs: [] } };
     expect(withSeccompVerdict(passed, harden)).toMatchObject({ passed: false, output: seccompOutput });
+  });
+
+  it('keeps stderr\'s last lines in the window when the engine logged stdout after them', () => {
+    const out = Array.from({ length: 12 }, (_, i) => `out ${i}`);
+    const interleaved = ['cut: no such file', ...out].join('\n');
+    expect(lastLinesWithErrors(interleaved, 'cut: no such file\n')).toEqual(['cut: no such file', ...out.slice(-9)]);
+    // Already in the window: nothing moves.
+    expect(lastLinesWithErrors([...out, 'err'].join('\n'), 'err\n')).toEqual([...out.slice(-9), 'err']);
+    expect(lastLinesWithErrors('a\nb', '')).toEqual(['a', 'b']);
   });
 });
