@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages } from '../helpers/engine.js';
-import { fixtureTag } from '../helpers/fixtures.js';
+import { fixtureTag, hasImage } from '../helpers/fixtures.js';
 import { freePort, runSlim } from '../helpers/slim.js';
 
 // shell-job with its people.csv excluded: the slim job still exits 0, but cut says on stderr that
@@ -18,14 +18,6 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const exists = (ref: string) => {
-  try {
-    docker(['image', 'inspect', ref]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a slim image that fails verification', () => {
   it('the summary and the report show the last lines its container printed next to the original\'s; nothing is kept', async () => {
@@ -50,8 +42,8 @@ describe('a slim image that fails verification', () => {
     expect(s.slice(origAt)).toMatch(/\| checksum: [0-9a-f]{16}/);
     // Without --keep-failed the failed image is gone, under any name.
     expect(r.report!.output.keptFailed).toBeUndefined();
-    expect(exists(`${tag}-failed`)).toBe(false);
-    expect(exists(r.report!.output.id)).toBe(false);
+    expect(hasImage(`${tag}-failed`)).toBe(false);
+    expect(hasImage(r.report!.output.id)).toBe(false);
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
   });
 
@@ -80,7 +72,7 @@ describe('a slim image that fails verification', () => {
     // The very image that failed, and it fails the same way when run by hand.
     const inspected = JSON.parse(docker(['image', 'inspect', kept]))[0];
     expect(inspected.Id).toBe(r.report!.output.id);
-    expect(exists(tag)).toBe(false);
+    expect(hasImage(tag)).toBe(false);
     const ran = docker(['run', '--rm', kept]);
     expect(ran).toMatch(/^ids: *$/m);
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
@@ -105,6 +97,6 @@ describe('a slim image that fails verification', () => {
     const lines = r.stderr.split('\n').filter(Boolean);
     expect(lines, r.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^slim: FAILED to verify .*; kept as ${tag.replace(/[/.]/g, '\\$&')}-failed$`));
-    expect(exists(`${tag}-failed`)).toBe(true);
+    expect(hasImage(`${tag}-failed`)).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages, requireEngine } from '../helpers/engine.js';
-import { uniqueSource } from '../helpers/fixtures.js';
+import { hasImage, uniqueSource } from '../helpers/fixtures.js';
 import { mkLayer } from '../helpers/layers.js';
 import { runSlim, type SlimRun } from '../helpers/slim.js';
 
@@ -25,14 +25,6 @@ afterAll(() => {
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const exists = (ref: string) => {
-  try {
-    docker(['image', 'inspect', ref]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const tagsOf = (ref: string): string[] => JSON.parse(docker(['image', 'inspect', '--format', '{{json .RepoTags}}', ref])) as string[];
 
 /** A small image of its own (one file with content unique to this test), tagged; returns its ID. */
@@ -143,7 +135,7 @@ describe('a file input never makes slim remove an image it did not load', () => 
       const r = await slim(cmd);
       refusedCleanly(r, `docker-archive:${spoofed}: ${vhex}.json is named for ${victim.id} but its content is ${input.id}`);
       expect(tagsOf(victim.id)).toEqual([victim.tag]);
-      expect(exists(input.id), 'the input must not stay loaded').toBe(false);
+      expect(hasImage(input.id), 'the input must not stay loaded').toBe(false);
     }
   });
 
@@ -193,7 +185,7 @@ describe('digests are checked on file inputs', () => {
     const r = await slim(['inspect', `oci:${dir}:v1`]);
     refusedCleanly(r, `oci:${dir}:v1: config blob ${victim.id} does not match its digest: its content is ${real}`);
     expect(tagsOf(victim.id)).toEqual([victim.tag]);
-    expect(exists(real)).toBe(false);
+    expect(hasImage(real)).toBe(false);
     // The same layout in an oci-archive is refused as it is unpacked.
     const archive = join(work, 'config-digest.tar');
     execFileSync('tar', ['-C', dir, '-cf', archive, '.']);
@@ -222,7 +214,7 @@ describe('digests are checked on file inputs', () => {
     putManifest(dir, { ...m, config: { ...m.config, digest: `sha256:${sha(configRaw)}`, size: configRaw.length }, layers: [{ ...m.layers[0]!, size: layer.length }] });
     const r = await slim(['build', `oci:${dir}:v1`, '--tag', `slim-test/hostile-out:${id}`]);
     refusedCleanly(r, `oci:${dir}:v1: layer blob ${layerDigest} does not match its digest: its content is sha256:${sha(layer)}`);
-    expect(exists(`sha256:${sha(configRaw)}`)).toBe(false);
+    expect(hasImage(`sha256:${sha(configRaw)}`)).toBe(false);
   });
 
   it('a docker-archive layer that is not what the config\'s diff_ids say: slim says so, not the engine', async () => {
@@ -235,7 +227,7 @@ describe('digests are checked on file inputs', () => {
     const file = await writeTar(join(work, 'diff-id.tar'), entries);
     const r = await slim(['inspect', `docker-archive:${file}`]);
     refusedCleanly(r, new RegExp(`^slim: error: docker-archive:${file}: layer ${layer.header.name} does not match its digest: uncompressed it is sha256:${sha(layer.body)}, the config's rootfs.diff_ids\\[0\\] says sha256:[0-9a-f]{64}$`));
-    expect(exists(input.id)).toBe(false);
+    expect(hasImage(input.id)).toBe(false);
   });
 
   it('a blob that is a symlink to a host file is not followed', async () => {
@@ -249,7 +241,7 @@ describe('digests are checked on file inputs', () => {
     symlinkSync(outside, blob(dir, layers[0]!.digest));
     const r = await slim(['inspect', `oci:${dir}:v1`]);
     refusedCleanly(r, `oci:${dir}:v1: blob ${layers[0]!.digest} is a symlink; slim reads only regular files inside the layout`);
-    expect(exists(config.digest)).toBe(false);
+    expect(hasImage(config.digest)).toBe(false);
   });
 });
 
@@ -265,7 +257,7 @@ describe("slim's own entry checks run before the engine sees a file input", () =
     ]);
     const r = await slim(['build', `docker-archive:${file}`, '--tag', `slim-test/hostile-out:${id}`]);
     refusedCleanly(r, `docker-archive:${file}: layer l/layer.tar: unsafe entry "../escape": it climbs out of the image root`);
-    expect(exists(`sha256:${sha(config)}`)).toBe(false);
+    expect(hasImage(`sha256:${sha(config)}`)).toBe(false);
   });
 });
 
@@ -300,7 +292,7 @@ describe('parallel builds of one image', () => {
     }
     expect(a.report!.output.id).toBe(b.report!.output.id);
     for (const o of outs) expect((JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${o}`], { encoding: 'utf8' })) as { Digest: string }).Digest).toBe(a.report!.output.digest);
-    expect(exists(a.report!.output.id), 'no slim image stays, tagged or not').toBe(false);
+    expect(hasImage(a.report!.output.id), 'no slim image stays, tagged or not').toBe(false);
     for (const r of [a, b]) {
       expect(runTags(r.runId)).toEqual([]);
       expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages } from '../helpers/engine.js';
-import { fixtureTag } from '../helpers/fixtures.js';
+import { fixtureTag, hasImage } from '../helpers/fixtures.js';
 import { mkLayer } from '../helpers/layers.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { runSlim } from '../helpers/slim.js';
@@ -103,14 +103,6 @@ async function flippingProxy(target: TestRegistry, digest: Digest, offsetIn: (bo
   };
 }
 
-const inEngine = (id: string) => {
-  try {
-    docker(['image', 'inspect', id]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const runTags = (runId: string) => docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').filter((t) => t.startsWith(`slim-run/${runId}`));
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('slim: error:'));
 
@@ -128,7 +120,7 @@ afterAll(async () => {
 
 describe('registry: inputs', () => {
   it('slim build reads an image no engine has from the registry, loads it for the run only, and names the slim image after it', async () => {
-    expect(inEngine(busybox.configDigest), 'no image in the engine has its config before the build').toBe(false);
+    expect(hasImage(busybox.configDigest), 'no image in the engine has its config before the build').toBe(false);
     const r = await runSlim(['build', `registry:${busybox.ref}`, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = r.report!;
@@ -137,9 +129,9 @@ describe('registry: inputs', () => {
     expect(report.input).toMatchObject({ ref: `registry:${busybox.ref}`, id: busybox.configDigest });
     expect(report.verify).toMatchObject({ original: 'pass', slim: 'pass' });
     expect(report.output.ref).toBe(`${busybox.ref}-slim`);
-    expect(inEngine(`${busybox.ref}-slim`)).toBe(true);
+    expect(hasImage(`${busybox.ref}-slim`)).toBe(true);
     // The input was in the engine only while containers ran from it.
-    expect(inEngine(busybox.configDigest), 'input image removed').toBe(false);
+    expect(hasImage(busybox.configDigest), 'input image removed').toBe(false);
     expect(runTags(r.runId)).toEqual([]);
     expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
 
@@ -147,7 +139,7 @@ describe('registry: inputs', () => {
     const p = await runSlim(['probe', `registry:${busybox.ref}`, '--trace-out', trace, '--json']);
     expect(p.code, p.stderr).toBe(0);
     expect((JSON.parse(p.stdout) as { records: number }).records).toBeGreaterThan(0);
-    expect(inEngine(busybox.configDigest)).toBe(false);
+    expect(hasImage(busybox.configDigest)).toBe(false);
     expect(runTags(p.runId)).toEqual([]);
     expect(leftovers(p.runId)).toEqual({ containers: [], volumes: [] });
   });
@@ -184,8 +176,8 @@ describe('registry: inputs', () => {
       expect(b.code, b.stderr).toBe(1);
       expect(errorLines(b.stderr), b.stderr).toHaveLength(1);
       expect(errorLines(b.stderr)[0]).toMatch(line);
-      expect(inEngine(busybox.configDigest)).toBe(false);
-      expect(inEngine(`slim-test/registry-source-tampered:${suffix}`)).toBe(false);
+      expect(hasImage(busybox.configDigest)).toBe(false);
+      expect(hasImage(`slim-test/registry-source-tampered:${suffix}`)).toBe(false);
       expect(runTags(b.runId)).toEqual([]);
       expect(leftovers(b.runId)).toEqual({ containers: [], volumes: [] });
     } finally {
