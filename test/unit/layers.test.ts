@@ -18,6 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['harden', 'sbom', 'pack', 'oci'],
   ['registry'],
   ['sinks', 'probe'],
+  ['rebuild'],
   ['report'],
   ['inspect'],
   ['pipeline'],

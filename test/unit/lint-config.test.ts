@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,7 +41,10 @@ describe('.slim-lint.yaml', () => {
       writeFileSync(join(dir, 'app', '.slim-lint.yml'), 'ignored: [SL006]\n');
       process.chdir(dir);
     });
-    afterEach(() => process.chdir(cwd));
+    afterEach(() => {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    });
 
     it('beside the Dockerfile first, then the current directory, or --config', async () => {
       expect((await loadLintConfig(undefined, join(dir, 'app', 'Dockerfile'))).ignored).toEqual(['SL006']);
