@@ -3,6 +3,8 @@ import { flatten, type TarEntry } from '../../src/rootfs/flatten.js';
 import { localeOfDataClass, parseClassLoadLine, readClassLoadLog } from '../../src/rebuild/jvm/class-log.js';
 import { moduleSet, packagesByModule, parseJdepsModules } from '../../src/rebuild/jvm/module-set.js';
 import { findJavaHomes } from '../../src/rebuild/jvm/java-home.js';
+import { jdkSourceFor, sameBuild } from '../../src/rebuild/jvm/jdk-source.js';
+import type { PackageDatabase } from '../../src/packages/types.js';
 
 // Lines as JDK 17 writes them with -Xlog:class+load:file=...
 const LOG = [
@@ -117,5 +119,47 @@ describe('Java homes in an image', () => {
     expect(homes[1]!.jmods).toBeUndefined();
     expect(homes[0]).toMatchObject({ jmods: `${jdk}/jmods` });
     expect(homes[0]!.cdsArchive).toBeUndefined();
+  });
+});
+
+describe('where jmods come from', () => {
+  const home = { home: '/usr/lib/jvm/java-17-openjdk-amd64', modules: '/usr/lib/jvm/java-17-openjdk-amd64/lib/modules', modulesSize: 1, libjvm: 'x', launcher: 'y' };
+  const db = (over: Partial<PackageDatabase> = {}): PackageDatabase => ({
+    managers: ['dpkg'],
+    packages: [{ manager: 'dpkg', name: 'openjdk-17-jre-headless', version: '17.0.15+6-1~deb12u1', arch: 'amd64' }],
+    files: new Map([['openjdk-17-jre-headless', [home.modules, `${home.home}/lib/server/libjvm.so`]]]),
+    installed: new Map(),
+    os: { id: 'debian', versionId: '12' },
+    ...over,
+  });
+
+  it("uses the image's own jmods when it has them", () => {
+    expect(jdkSourceFor({ ...home, jmods: '/opt/jdk/jmods' }, db())).toEqual({ kind: 'image', jmods: '/opt/jdk/jmods' });
+  });
+
+  it('asks for the JDK and jmods of exactly the installed version, on the same Debian release, tagged by its Dockerfile', () => {
+    const s = jdkSourceFor(home, db());
+    expect(s).toMatchObject({ kind: 'helper', base: 'debian:bookworm', packages: ['openjdk-17-jdk-headless=17.0.15+6-1~deb12u1'] });
+    if (s.kind !== 'helper') throw new Error('not a helper');
+    expect(s.dockerfile).toContain('FROM debian:bookworm');
+    expect(s.dockerfile).toContain('openjdk-17-jdk-headless=17.0.15+6-1~deb12u1');
+    // Trixie ships the jmods in a package of their own.
+    expect(jdkSourceFor(home, db({ os: { id: 'debian', versionId: '13' } }))).toMatchObject({ base: 'debian:trixie', packages: ['openjdk-17-jdk-headless=17.0.15+6-1~deb12u1', 'openjdk-17-jmods=17.0.15+6-1~deb12u1'] });
+    expect(s.tag).toMatch(/^slim-jdk-helper:[0-9a-f]{16}$/);
+    const other = jdkSourceFor(home, db({ packages: [{ manager: 'dpkg', name: 'openjdk-17-jre-headless', version: '17.0.16+8-1~deb12u1' }] }));
+    expect(other.kind === 'helper' && other.tag).not.toBe(s.tag);
+  });
+
+  it('says why when no matching JDK can be had', () => {
+    expect(jdkSourceFor(home, db({ files: new Map() }))).toMatchObject({ kind: 'none', reason: expect.stringContaining('belongs to no package') });
+    expect(jdkSourceFor(home, db({ files: new Map([['temurin-17-jre', [home.modules]]]) }))).toMatchObject({ kind: 'none', reason: expect.stringContaining('temurin-17-jre') });
+    expect(jdkSourceFor(home, db({ os: { id: 'alpine', versionId: '3.20' } }))).toMatchObject({ kind: 'none', reason: expect.stringContaining('alpine') });
+    expect(jdkSourceFor(home, db({ packages: [] }))).toMatchObject({ kind: 'none', reason: expect.stringContaining('not installed') });
+  });
+
+  it('takes a helper only when both lib/modules and libjvm.so match by sha256', () => {
+    expect(sameBuild({ modules: 'a', libjvm: 'b' }, { modules: 'a', libjvm: 'b' })).toEqual({ same: true });
+    expect(sameBuild({ modules: 'a', libjvm: 'b' }, { modules: 'a', libjvm: 'c' })).toEqual({ same: false, reason: expect.stringContaining('libjvm.so differ') });
+    expect(sameBuild({ modules: 'a', libjvm: 'b' }, { modules: 'x', libjvm: 'c' })).toMatchObject({ reason: expect.stringContaining('lib/modules and libjvm.so') });
   });
 });
