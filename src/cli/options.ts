@@ -1,5 +1,5 @@
 import { SlimError, UsageError } from '../errors.js';
-import type { BuildOptions } from '../pipeline/build-types.js';
+import { REBUILD_TARGETS, type BuildOptions, type RebuildTarget } from '../pipeline/build-types.js';
 import { checkRunSettings, type RunSettings } from '../runtime/run-settings.js';
 import { parseCapAdd, parseEnvFile, parseMount, parseSecurityOpts } from '../runtime/docker-run-flags.js';
 import type { ProbeChoice } from '../probe/select-probe.js';
@@ -41,6 +41,7 @@ export interface BuildFlags {
   maxSize?: string;
   minReduction?: string;
   harden?: boolean;
+  rebuild?: string[];
   seccompOut?: string;
   report?: string;
   trace?: string;
@@ -140,6 +141,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
   for (const ex of f.exclude ?? []) if (!ex.startsWith('/')) throw usage(`--exclude takes absolute globs inside the image, not "${ex}"`);
   const presets = (f.keep ?? []).flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
   for (const p of presets) if (!isPresetName(p)) throw usage(`--keep ${p}: no such preset`, `presets: ${Object.keys(PRESETS).join(', ')}`);
+  const rebuild = rebuildTargets(f);
   return {
     image,
     ...(f.tag ? { tag: f.tag } : {}),
@@ -180,6 +182,7 @@ export function toBuildOptions(image: string, f: BuildFlags): BuildOptions {
     // A dry run makes no image, so no SBOM of one.
     ...(!f.dryRun && (f.sbom ?? f.report) ? { sbomOut: f.sbom ?? `${f.report!.replace(/\.json$/, '')}.sbom.cdx.json` } : {}),
     ...(f.dryRun ? { dryRun: true } : {}),
+    rebuild,
   };
 }
 
@@ -248,4 +251,14 @@ function port(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw usage(`${flag} must be a port number, not "${v}"`);
   return n;
+}
+
+/** --rebuild jvm[,…]: what the build rebuilds from the traced runs' evidence, which a given trace file does not hold. */
+function rebuildTargets(f: BuildFlags): RebuildTarget[] {
+  const asked = (f.rebuild ?? []).flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
+  for (const t of asked) {
+    if (!(REBUILD_TARGETS as readonly string[]).includes(t)) throw usage(`--rebuild ${t}: slim cannot rebuild that`, `it can rebuild: ${REBUILD_TARGETS.join(', ')}`);
+  }
+  if (asked.length && f.trace) throw usage(`--rebuild ${asked[0]} needs the probe's evidence (the JVM's class-load log), which --trace does not hold`, 'leave out --trace, or --rebuild');
+  return [...new Set(asked)] as RebuildTarget[];
 }

@@ -1,7 +1,7 @@
 import type { ClosureResult } from '../closure/closure.js';
 import type { Verdict } from '../verify/checks.js';
 import type { AccessRecord } from '../trace/record.js';
-import type { BuildReport, HardenReport } from '../report/report.js';
+import type { BuildReport, HardenReport, RebuildReport } from '../report/report.js';
 import { largestRemoved } from '../report/removed.js';
 import { treeSizes } from '../report/tree-sizes.js';
 import type { PackageFiles } from '../packages/types.js';
@@ -24,6 +24,7 @@ export interface BuildOutcome {
   verdict: Verdict;
   repair: RepairReport;
   harden: HardenReport | null;
+  rebuild?: RebuildReport[];
   packed: Pick<Packed, 'plan' | 'layer' | 'built' | 'slimId'>;
   /** The slim image's size as the engine gives it. */
   size: number;
@@ -68,8 +69,9 @@ export function buildReport(o: BuildOutcome): BuildReport {
     },
     repair: o.repair,
     harden: o.harden,
+    ...(o.rebuild?.length ? { rebuild: o.rebuild } : {}),
     sbom: { format: 'CycloneDX 1.5', ...o.sbom },
-    timings: { read: t('read'), probe: t('probe'), closure: t('closure'), pack: t('pack'), verify: t('verify'), repair: t('repair'), total: o.clock.total() },
+    timings: { read: t('read'), probe: t('probe'), closure: t('closure'), pack: t('pack'), verify: t('verify'), repair: t('repair'), ...(t('rebuild') ? { rebuild: t('rebuild') } : {}), total: o.clock.total() },
   };
 }
 

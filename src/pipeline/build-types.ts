@@ -49,7 +49,12 @@ export interface BuildOptions {
   sbomOut?: string;
   /** --dry-run: probe and closure only; the report says what would be kept and removed. */
   dryRun?: boolean;
+  /** --rebuild: files rebuilt smaller from the traced runs' evidence, each kept only when its checks pass. */
+  rebuild: RebuildTarget[];
 }
+
+export const REBUILD_TARGETS = ['jvm'] as const;
+export type RebuildTarget = (typeof REBUILD_TARGETS)[number];
 
 export interface BuildDeps {
   runtime: Runtime;
@@ -77,4 +82,6 @@ export interface TraceResult {
   readySeconds?: number;
   /** The probe run as a run of its check, when a probe ran. */
   run?: Checked;
+  /** The JVMs' class-load logs of the probe run (--rebuild jvm). */
+  classLogs?: string[];
 }

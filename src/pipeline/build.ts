@@ -23,6 +23,10 @@ import { evidenceOf, sbomOf } from './evidence.js';
 import { buildReport } from './build-report.js';
 import { PhaseClock } from './phase-clock.js';
 import { dryRunReport } from './dry-run.js';
+import { notRebuilt, rebuildJvm } from './rebuild-step.js';
+
+/** The pack round of a rebuilt image: its layer file and run tag apart from the repair rounds'. */
+const REBUILD_ROUND = 100;
 import type { DryRunReport } from '../report/dry-run.js';
 
 /**
@@ -57,10 +61,10 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
     const trace = await traceImage(subject, opts, deps, sameChecks ? plan : undefined);
     const probed = !sameChecks && !opts.traceIn ? await probeBaseline(subject, plan.check, plan.ports, deps, opts) : undefined;
     if (probed && opts.traceOut) await writeTrace(opts.traceOut, [...trace.records, ...probed.records]);
-    return { trace, probedRun: probed?.run ?? (sameChecks ? trace.run : undefined), records: [...trace.records, ...(probed?.records ?? [])] };
+    return { trace, probedRun: probed?.run ?? (sameChecks ? trace.run : undefined), records: [...trace.records, ...(probed?.records ?? [])], probedLogs: probed?.classLogs ?? [] };
   });
   // A failed probe waits for the read to end, so that nothing is still writing when the scope cleans up.
-  const { trace, records, probedRun } = await probing.catch(async (err: unknown) => {
+  const { trace, records, probedRun, probedLogs } = await probing.catch(async (err: unknown) => {
     await reads.catch(() => {});
     throw err;
   });
@@ -89,7 +93,16 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
   log.step(`verifying: ${describeCheck(plan.check)}, ${probedRun ? 'passed on the original under the probe; now' : 'on the original, then'} on the slim image`);
   const { baseline, verdict } = await clock.time('verify', () => firstVerdict(plan, inspect.id, probedRun, packed.slimId, deps));
 
-  const last = await repairLoop({ records, closed, packed, verdict }, { opened, plan, baseline, policy, packages, harden: Boolean(opts.harden), rounds: opts.repairRounds, pack, clock }, deps);
+  const repaired = await repairLoop({ records, closed, packed, verdict }, { opened, plan, baseline, policy, packages, harden: Boolean(opts.harden), rounds: opts.repairRounds, pack, clock }, deps);
+  // Rebuilt files go in after repair, into the image that passed; the hardening checks then run on what ships.
+  const rebuilt = opts.rebuild.includes('jvm') && repaired.verdict.passed
+    ? await clock.time('rebuild', () =>
+        rebuildJvm({ opened, closure: repaired.closed.closure, packed: repaired.packed, packages, classLogs: [...(trace.classLogs ?? []), ...probedLogs], plan, baseline, ignore: policy.ignore, pack: (files) => packAndLoad({ ...opened, ...files }, repaired.closed.closure, opts, packOpts, REBUILD_ROUND, deps) }, deps),
+      )
+    : undefined;
+  const notTried = opts.rebuild.includes('jvm') && !repaired.verdict.passed ? notRebuilt('jvm', 'the whole-file slim image did not pass its checks') : undefined;
+  if (rebuilt?.packed) await repaired.packed.discard();
+  const last = rebuilt?.packed ? { ...repaired, packed: rebuilt.packed } : repaired;
 
   const harden = opts.harden
     ? await clock.time('verify', () =>
@@ -112,7 +125,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
   const built = wantsGzip(sinks) ? await clock.time('pack', () => compressed(last.packed, opened.tmp, scope.signal)) : last.packed.built;
   const sbom = await sbomOf(opened, last.closed.closure, built, output.name, packages);
   const report = buildReport({
-    input: opts.image, opened, trace, records: last.records, closure: last.closed.closure, baseline, verdict: final, repair: last.repair, harden,
+    input: opts.image, opened, trace, records: last.records, closure: last.closed.closure, baseline, verdict: final, repair: last.repair, harden, ...(rebuilt || notTried ? { rebuild: [rebuilt?.report ?? notTried!] } : {}),
     packed: { ...last.packed, built, layer: built.layer }, size, budget: { ...opts.budget, broken }, written: listing(sinks, built), engineRef: toEngine ? output.name : null,
     sbom: { packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) }, clock, packageFiles: packages.files,
   });

@@ -1,5 +1,5 @@
 /** The phases a build's report times. */
-export type Phase = 'read' | 'probe' | 'closure' | 'pack' | 'verify' | 'repair';
+export type Phase = 'read' | 'probe' | 'closure' | 'pack' | 'verify' | 'repair' | 'rebuild';
 
 /** Seconds spent in each phase; a phase entered more than once (pack, verify after a repair) adds up. */
 export class PhaseClock {

@@ -43,7 +43,7 @@ export function subjectWhileReading(inspect: ImageInspect, opened: Promise<Opene
 }
 
 /** The trace: from a file given with --trace, or from a probe run whose check must pass. */
-export async function traceImage(subject: ProbeSubject, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut'>, { runtime, log, scope }: BuildDeps, given?: { check: Check; ports: number[] }): Promise<TraceResult> {
+export async function traceImage(subject: ProbeSubject, opts: Pick<BuildOptions, 'settings' | 'check' | 'probe' | 'traceIn' | 'traceOut' | 'rebuild'>, { runtime, log, scope }: BuildDeps, given?: { check: Check; ports: number[] }): Promise<TraceResult> {
   const { inspect } = subject;
   const config = inspect.config;
   const settings = opts.settings;
@@ -60,10 +60,10 @@ export async function traceImage(subject: ProbeSubject, opts: Pick<BuildOptions,
     const identity = await subject.identity(settings);
     const { check, ports } = given ?? withPorts(opts.check, Object.keys(config.ExposedPorts ?? {}), settings.publish);
     log.step(`probing ${inspect.repoTags[0] ?? inspect.id.slice(7, 19)} (${describeCheck(check)})`);
-    const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, index: subject.index }));
+    const probe = await withOwnMounts({ runtime, scope, log }, settings, 'probe', (own) => runProbe({ runtime, scope, log, image: inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, index: subject.index, jvmClassLog: opts.rebuild.includes('jvm') }));
     if (!probe.run.passed) throw probeFailure(check, probe.run);
     log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
-    result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, run: { ...probe.run, health: probe.health }, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
+    result = { records: probe.records, backend: probe.backend, summary: probe.run.summary, skippedLines: probe.skippedLines, run: { ...probe.run, health: probe.health }, classLogs: probe.classLogs, ...(probe.run.readySeconds !== undefined ? { readySeconds: probe.run.readySeconds } : {}) };
   }
   if (opts.traceOut) await writeTrace(opts.traceOut, result.records);
   return result;
@@ -78,20 +78,20 @@ export async function writeTrace(file: string, records: AccessRecord[]): Promise
  * baseline the slim image is compared with, its trace goes into the closure. A probe run that
  * fails where a plain one would pass must not stop the build: then the plain run is the baseline.
  */
-export async function probeBaseline(subject: ProbeSubject, check: Check, ports: number[], deps: BuildDeps, opts: BuildOptions): Promise<{ run: Checked; records: AccessRecord[] } | undefined> {
+export async function probeBaseline(subject: ProbeSubject, check: Check, ports: number[], deps: BuildDeps, opts: BuildOptions): Promise<{ run: Checked; records: AccessRecord[]; classLogs: string[] } | undefined> {
   const { runtime, scope, log } = deps;
   const config = subject.inspect.config;
   const identity = await subject.identity(opts.settings);
   log.step(`verifying the original under the probe (${describeCheck(check)}): the slim image holds what these checks touch`);
   const probe = await withOwnMounts(deps, opts.settings, 'probe', (own) =>
-    runProbe({ runtime, scope, log, image: subject.inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, round: 'verify', index: subject.index }),
+    runProbe({ runtime, scope, log, image: subject.inspect.id, config, settings: own, identity, backend: opts.probe, check, ports, round: 'verify', index: subject.index, jvmClassLog: opts.rebuild.includes('jvm') }),
   );
   if (!probe.run.passed) {
     log.warn(`the verification checks did not pass on the original under the probe (${probe.run.summary}); running them without it`);
     return undefined;
   }
   log.info(`${probe.run.summary}; ${probe.records.length} trace records`);
-  return { run: { ...probe.run, health: probe.health }, records: probe.records };
+  return { run: { ...probe.run, health: probe.health }, records: probe.records, classLogs: probe.classLogs };
 }
 
 

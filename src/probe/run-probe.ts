@@ -18,6 +18,7 @@ import { parseSyscallSummary } from '../harden/seccomp.js';
 import { CAPS, PROBE_DIR, selectProbe, type ProbeBackend, type ProbeChoice } from './select-probe.js';
 import { privilegedExecs } from './privileged-exec.js';
 import type { FileIndex } from '../rootfs/file-index.js';
+import { smallArchive } from '../tar/small-archive.js';
 
 export { PROBE_DIR, type ProbeBackend };
 
@@ -31,6 +32,8 @@ export interface ProbeResult {
   health: { result: HealthResult; detail: string };
   /** In syscalls mode: every system call name seen, sorted. */
   syscalls: string[];
+  /** With jvmClassLog: each JVM's class-load log (`-Xlog:class+load`), one text per process. */
+  classLogs: string[];
 }
 
 type ProbeArgs = Parameters<typeof runProbe>[0];
@@ -61,6 +64,8 @@ export async function runProbe(args: {
   ports?: number[];
   /** The image's files: an exec of a setuid/setgid/file-capability file in the trace repeats the run exactly. */
   index?: FileIndex | Promise<FileIndex>;
+  /** Every JVM in the run logs the classes it loads into the output volume (`--rebuild jvm`'s evidence). */
+  jvmClassLog?: boolean;
 }): Promise<ProbeResult> {
   const first = await probeOnce(args, false);
   if (!args.index || first.backend === 'fanotify' || args.mode === 'syscalls') return first;
@@ -85,7 +90,9 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     scope.defer(`volume ${v}`, () => runtime.removeVolume(v));
   }
   // Docker copies an image's content into an empty named volume when a container mounts it there.
-  const filler = await runtime.create({ image: probeImage, volumes: [{ source: probeVol, target: PROBE_DIR, readOnly: false }], labels, network: 'none' });
+  const filler = await runtime.create({ image: probeImage, volumes: [{ source: probeVol, target: PROBE_DIR, readOnly: false }, { source: outVol, target: OUT_DIR, readOnly: false }], labels, network: 'none' });
+  // The JVM writes its log as the image's user, after the sensor dropped root.
+  if (args.jvmClassLog) await filler.putArchive(OUT_DIR, await smallArchive([{ name: JVM_LOG_DIR, mode: 0o1777 }]));
   await filler.remove();
 
   const argv = commandOf(args.config, settings);
@@ -108,7 +115,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     image: args.image,
     entrypoint: [`${PROBE_DIR}/slim-sensor`],
     cmd: sensorArgs,
-    env: [...settings.env, ...home],
+    env: [...settings.env, ...home, ...(args.jvmClassLog ? [classLogOption([...imageEnv, ...settings.env])] : [])],
     user: '0:0',
     ...(settings.workdir ? { workdir: settings.workdir } : {}),
     ...(settings.network ? { network: settings.network } : {}),
@@ -161,7 +168,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     throw new SlimError(`the probe could not start: ${run.stderr.toString().trim().split('\n').pop()}`, { code: 'PROBE_FAILED' });
   }
   const workdir = settings.workdir || args.config.WorkingDir || '/';
-  const { records, skippedLines, syscalls } = await collectTrace(await container.copyOut(OUT_DIR), workdir);
+  const { records, skippedLines, syscalls, classLogs } = await collectTrace(await container.copyOut(OUT_DIR), workdir);
   // Gone now, not at the end of the run: a repair round removes the image this container ran.
   await container.remove();
   scope.release(containerCleanup);
@@ -169,17 +176,33 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     await runtime.removeVolume(v);
     scope.release(`volume ${v}`);
   }
-  return { records, run, backend, skippedLines, health, syscalls };
+  return { records, run, backend, skippedLines, health, syscalls, classLogs };
 }
 
+const JVM_LOG_DIR = 'jvm';
+
+/**
+ * JAVA_TOOL_OPTIONS with the class-load log added to what the image or the user set: every JVM
+ * started in the container reads it, each writing a log of its own (%p, its PID). The JVM says
+ * "Picked up JAVA_TOOL_OPTIONS" on stderr, as it does for any value.
+ */
+export function classLogOption(env: readonly string[]): string {
+  const own = envValue(env, 'JAVA_TOOL_OPTIONS');
+  const log = `-Xlog:class+load=info:file=${OUT_DIR}/${JVM_LOG_DIR}/classes-%p.log::filecount=0`;
+  return `JAVA_TOOL_OPTIONS=${own ? `${own} ${log}` : log}`;
+}
+
+
+
 /** Read the probe's output volume: strace's raw log and/or the sensor's JSON Lines. */
-export async function collectTrace(archive: Readable, workdir: string): Promise<{ records: AccessRecord[]; skippedLines: number; syscalls: string[] }> {
+export async function collectTrace(archive: Readable, workdir: string): Promise<{ records: AccessRecord[]; skippedLines: number; syscalls: string[]; classLogs: string[] }> {
   const extract = tar.extract();
   const feeding = pipeline(archive, extract);
   // Errors also end the iteration below; this keeps an early exit from leaving a rejection unhandled.
   feeding.catch(() => {});
   const records: AccessRecord[] = [];
   const syscalls = new Set<string>();
+  const classLogs: string[] = [];
   let skippedLines = 0;
   for await (const item of extract) {
     const name = item.header.name;
@@ -196,6 +219,10 @@ export async function collectTrace(archive: Readable, workdir: string): Promise<
         if (rec) records.push(rec);
         else skippedLines++;
       }
+    } else if (/(^|\/)jvm\/classes-\d+\.log$/.test(name)) {
+      const chunks: Buffer[] = [];
+      for await (const c of item as AsyncIterable<Buffer>) chunks.push(c);
+      classLogs.push(Buffer.concat(chunks).toString('utf8'));
     } else if (name.endsWith('syscalls.txt')) {
       const chunks: Buffer[] = [];
       for await (const c of item as AsyncIterable<Buffer>) chunks.push(c);
@@ -203,7 +230,7 @@ export async function collectTrace(archive: Readable, workdir: string): Promise<
     } else item.resume();
   }
   await feeding;
-  return { records, skippedLines, syscalls: [...syscalls].sort() };
+  return { records, skippedLines, syscalls: [...syscalls].sort(), classLogs };
 }
 
 /** Lines of a stream, decoded byte-for-character (latin1) so no path byte is lost. */

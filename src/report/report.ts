@@ -24,6 +24,21 @@ export interface HardenReport {
   readOnly: { result: 'pass' | 'fail' | 'skipped'; tmpfs: string[]; detail?: string };
 }
 
+/** One --rebuild target: the files rebuilt smaller, and the checks that decided whether they stay. */
+export interface RebuildReport {
+  target: 'jvm';
+  /** The rebuilt files are in the slim image; else the image keeps the originals, and `reason` says why. */
+  applied: boolean;
+  reason?: string;
+  files: { path: string; before: number; after: number }[];
+  /** Bytes the rebuild took off the slim image (0 when not applied). */
+  removedBytes: number;
+  /** What the rebuild was made from: for jvm, the modules given to jlink and where its jmods came from. */
+  detail: Record<string, string | string[]>;
+  checks: { name: string; passed: boolean; detail: string }[];
+  seconds: number;
+}
+
 /** The one report: printed as JSON with --json / --report FILE, rendered as text for people. */
 export interface BuildReport {
   schema: 'slim.report/v1';
@@ -88,7 +103,9 @@ export interface BuildReport {
   sbom: { format: 'CycloneDX 1.5'; packages: number; file?: string };
   /** --harden's steps; null without --harden. */
   harden: HardenReport | null;
-  timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; push?: number; total: number };
+  /** --rebuild's targets, in order; absent without --rebuild. */
+  rebuild?: RebuildReport[];
+  timings: { read: number; probe: number; closure: number; pack: number; verify: number; repair: number; rebuild?: number; push?: number; total: number };
 }
 
 /**
@@ -173,7 +190,8 @@ export function renderText(r: BuildReport): string {
     if (r.repair.added.length) lines.push(`  hint     keep them without repair next time: ${r.repair.added.slice(0, 3).map((a) => `--include ${a.path}`).join(' ')}${r.repair.added.length > 3 ? ' …' : ''}`);
   }
   for (const h of r.harden?.steps ?? []) lines.push(`  harden   ${h.result.padEnd(7)} ${h.step}: ${h.detail}`);
-  lines.push(`  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s${t.repair ? `, repair ${t.repair.toFixed(1)}s` : ''}${t.push ? `, push ${t.push.toFixed(1)}s` : ''}, total ${t.total.toFixed(1)}s`);
+  for (const b of r.rebuild ?? []) lines.push(...rebuildLines(b));
+  lines.push(`  time     read ${t.read.toFixed(1)}s, probe ${t.probe.toFixed(1)}s, closure ${t.closure.toFixed(1)}s, pack ${t.pack.toFixed(1)}s, verify ${t.verify.toFixed(1)}s${t.repair ? `, repair ${t.repair.toFixed(1)}s` : ''}${t.rebuild ? `, rebuild ${t.rebuild.toFixed(1)}s` : ''}${t.push ? `, push ${t.push.toFixed(1)}s` : ''}, total ${t.total.toFixed(1)}s`);
   for (const w of r.output.written.slice(r.output.ref ? 1 : 0)) if (!(r.output.pushed && w.startsWith('registry:'))) lines.push(`  written  ${w}`);
   for (const p of r.output.pushed ?? []) {
     lines.push(`  pushed   ${p.ref} (blobs: ${p.blobs.uploaded} uploaded, ${p.blobs.mounted} mounted, ${p.blobs.existed} already there)`);
@@ -183,6 +201,12 @@ export function renderText(r: BuildReport): string {
   for (const w of r.closure.warnings.slice(0, 10)) lines.push(`  warning  ${w}`);
   if (r.closure.warnings.length > 10) lines.push(`  warning  … and ${r.closure.warnings.length - 10} more (see --json)`);
   return lines.join('\n');
+}
+
+function rebuildLines(b: RebuildReport): string[] {
+  const files = b.files.map((f) => `${f.path} ${formatBytes(f.before)} → ${formatBytes(f.after)}`).join(', ');
+  const head = b.applied ? `  rebuild  ${b.target}: ${formatBytes(b.removedBytes)} less (${files})` : `  rebuild  ${b.target}: NOT applied, the original files are kept: ${b.reason}`;
+  return [head, ...b.checks.map((c) => `  rebuild  ${c.passed ? 'pass' : 'FAIL'}  ${c.name}: ${c.detail}`)];
 }
 
 /** The end of what each container printed, side by side in one column each: the slim image's first. */

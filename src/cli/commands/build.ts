@@ -37,6 +37,7 @@ export function buildCommand(run: (action: (ctx: CommandContext) => Promise<numb
     .option('--keep-failed', 'when the slim image fails its checks (after repair), keep it in the engine as <tag>-failed for a look (e.g. with slim debug); the exit code stays 3')
     .option('--trace <file>', 'build from this trace (JSON Lines) instead of running the probe')
     .option('--harden', 'no setuid/setgid bits, no unused shells/package managers/compilers, a non-root USER (with --user), and checks under a seccomp profile made from the observed system calls and with a read-only root')
+    .option('--rebuild <what>', 'rebuild files smaller from the traced runs\' evidence, each kept only if extra checks pass: jvm (lib/modules by jlink of the modules the app loaded, with a fresh class-sharing archive) (comma-separated, repeatable)', collect, [])
     .option('--seccomp-out <file>', 'where --harden writes the seccomp profile (default: next to --report, else ./slim.seccomp.json)')
     .option('--max-size <size>', 'fail (exit 4) when the slim image is larger, e.g. 50MB, 1.5GiB; nothing is published')
     .option('--min-reduction <ratio>', 'fail (exit 4) when the slim image is less than RATIO times smaller, e.g. 5')

@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { flatten, type TarEntry } from '../../src/rootfs/flatten.js';
+import { readClassLoadLog } from '../../src/rebuild/jvm/class-log.js';
+import { appJars, javaFeature, parseSha256sum } from '../../src/rebuild/jvm/jlink-run.js';
+import { firstDifference, parseModuleList, retraceCheck } from '../../src/rebuild/jvm/jvm-checks.js';
+import { withReplacedFiles } from '../../src/rebuild/replaced-files.js';
+import { classLogOption } from '../../src/probe/run-probe.js';
+import { toBuildOptions, type BuildFlags } from '../../src/cli/options.js';
+import { renderText, type BuildReport, type RebuildReport } from '../../src/report/report.js';
+import type { ContentReader } from '../../src/sources/content-spool.js';
+import type { FileEntry } from '../../src/rootfs/entry.js';
+
+const work = mkdtempSync(join(tmpdir(), 'slim-jvm-rebuild-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 1_700_000_000 };
+let offset = 0;
+const file = (name: string, size = 4): TarEntry => ({ ...meta, name, type: 'file', size, at: { layer: 0, offset: (offset += size), size } });
+const dir = (name: string): TarEntry => ({ ...meta, name, type: 'directory', mode: 0o755, size: 0 });
+
+describe('the class-load log option for traced runs', () => {
+  it('adds the log to JAVA_TOOL_OPTIONS, after what the image or the user set (the last value wins, as in docker run)', () => {
+    const log = '-Xlog:class+load=info:file=/.slim-out/jvm/classes-%p.log::filecount=0';
+    expect(classLogOption(['PATH=/bin'])).toBe(`JAVA_TOOL_OPTIONS=${log}`);
+    expect(classLogOption(['JAVA_TOOL_OPTIONS=-Xmx64m', 'JAVA_TOOL_OPTIONS=-Xss1m -Dx=1'])).toBe(`JAVA_TOOL_OPTIONS=-Xss1m -Dx=1 ${log}`);
+  });
+});
+
+describe('what the helper reads and runs', () => {
+  it('takes the app jars the JVM loaded classes from, through symlinks, and leaves class directories and missing jars out', () => {
+    const index = flatten([[dir('/app'), file('/app/app.jar'), dir('/app/lib'), file('/app/lib/dep-1.0.jar'), { ...meta, name: '/app/current.jar', type: 'symlink', size: 0, linkname: 'app.jar' } as TarEntry]]);
+    const ev = readClassLoadLog([
+      '[0.1s][info][class,load] App source: file:/app/current.jar',
+      '[0.1s][info][class,load] dep.X source: jar:file:/app/lib/dep-1.0.jar!/',
+      '[0.1s][info][class,load] Dir source: file:/app/classes/',
+      '[0.1s][info][class,load] Gone source: file:/tmp/gone.jar',
+    ].join('\n'));
+    expect(appJars(ev, index)).toEqual(['/app/app.jar', '/app/lib/dep-1.0.jar']);
+  });
+
+  it('reads sha256sum output and the Java feature release', () => {
+    const a = 'a'.repeat(64);
+    const b = 'b'.repeat(64);
+    expect(parseSha256sum(`${a}  /usr/lib/jvm/j/lib/modules\n${b} */usr/lib/jvm/j/lib/server/libjvm.so\n`)).toEqual(new Map([['/usr/lib/jvm/j/lib/modules', a], ['/usr/lib/jvm/j/lib/server/libjvm.so', b]]));
+    expect(javaFeature('openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment')).toBe(17);
+    expect(javaFeature('openjdk version "1.8.0_392"')).toBe(8);
+    expect(javaFeature('openjdk version "21" 2023-09-19')).toBe(21);
+    expect(() => javaFeature('no such thing')).toThrow(/cannot tell the Java version/);
+  });
+});
+
+describe('the rebuild checks that need no engine', () => {
+  const packages = new Map([['java.lang', 'java.base'], ['com.sun.net.httpserver', 'jdk.httpserver'], ['sun.text.resources.cldr.ext', 'jdk.localedata']]);
+  const original = readClassLoadLog([
+    '[0.1s][info][class,load] java.lang.Object source: shared objects file',
+    '[0.1s][info][class,load] com.sun.net.httpserver.HttpServer source: shared objects file',
+    '[0.2s][info][class,load] sun.text.resources.cldr.ext.FormatData_de source: jrt:/jdk.localedata',
+  ].join('\n'));
+
+  const all = ['java.base', 'jdk.httpserver', 'jdk.localedata'];
+  it('re-trace: passes when the modules the original loaded from are in the rebuilt image and no file it opens is missing', () => {
+    const same = readClassLoadLog([
+      '[0.1s][info][class,load] java.lang.Object source: jrt:/java.base',
+      '[0.1s][info][class,load] com.sun.net.httpserver.HttpServer source: shared objects file',
+      '[0.2s][info][class,load] sun.text.resources.cldr.ext.FormatData_de source: shared objects file',
+    ].join('\n'));
+    expect(retraceCheck(original, same, packages, all, [])).toMatchObject({ passed: true });
+    // A service lookup that stopped earlier this time: said, not failed, as the module is there.
+    const fewer = readClassLoadLog('[0.1s][info][class,load] java.lang.Object source: shared objects file\n[0.1s][info][class,load] com.sun.net.httpserver.HttpServer source: jrt:/jdk.httpserver');
+    const r = retraceCheck(original, fewer, packages, all, []);
+    expect(r.passed).toBe(true);
+    expect(r.detail).toMatch(/\(jdk\.localedata not loaded this time\)/);
+  });
+
+  it('re-trace: fails naming the module the rebuilt image lacks (locale data left out: dates silently in English), or a file its runs open that the slim image lacks', () => {
+    const noLocaleData = readClassLoadLog('[0.1s][info][class,load] java.lang.Object source: shared objects file\n[0.1s][info][class,load] com.sun.net.httpserver.HttpServer source: jrt:/jdk.httpserver');
+    const r = retraceCheck(original, noLocaleData, packages, ['java.base', 'jdk.httpserver'], []);
+    expect(r.passed).toBe(false);
+    expect(r.detail).toBe("the rebuilt image lacks jdk.localedata, which the original's runs loaded classes from");
+    const opens = retraceCheck(original, original, packages, all, ['/usr/lib/jvm/j/lib/server/classes_nocoops.jsa']);
+    expect(opens).toMatchObject({ passed: false, detail: "the rebuilt image's runs open /usr/lib/jvm/j/lib/server/classes_nocoops.jsa, which the slim image lacks" });
+  });
+
+  it('reads java --list-modules', () => {
+    expect(parseModuleList('java.base@17.0.19\njdk.localedata@17.0.19\n\njdk.httpserver@17.0.19\n')).toEqual(['java.base', 'jdk.httpserver', 'jdk.localedata']);
+  });
+
+  it('the checker outputs compared line by line', () => {
+    expect(firstDifference('trust 140\nlocale de Freitag\n', 'trust 140\nlocale de Freitag')).toBeUndefined();
+    expect(firstDifference('trust 140\nlocale de Freitag, 1. März 2024', 'trust 140\nlocale de Friday, March 1, 2024')).toBe('"locale de Freitag, 1. März 2024" became "locale de Friday, March 1, 2024"');
+    expect(firstDifference('trust 140', 'trust 0')).toBe('"trust 140" became "trust 0"');
+    expect(firstDifference('trust 140\nsha256 ok', 'trust 140')).toBe('"sha256 ok" became "(nothing)"');
+  });
+});
+
+describe('an image with files replaced', () => {
+  it('reads the replaced file from the host and every other from the image; the original index is unchanged', async () => {
+    const index = flatten([[dir('/j'), file('/j/modules', 10), file('/j/other', 3), { ...meta, name: '/j/hard', type: 'link', size: 0, linkname: '/j/modules' } as TarEntry]]);
+    const hostFile = join(work, 'modules');
+    writeFileSync(hostFile, 'rebuilt');
+    const reads: string[] = [];
+    const content: ContentReader = {
+      async read(e) {
+        reads.push(e.path);
+        return Buffer.from(`image:${e.path}`);
+      },
+      stream() {
+        throw new Error('not used');
+      },
+    };
+    const r = withReplacedFiles(index, content, [{ path: '/j/modules', hostFile, size: 7 }]);
+    const replaced = r.index.get('/j/modules') as FileEntry & { kind: 'file' };
+    expect(replaced).toMatchObject({ size: 7, meta: { mode: 0o644, uid: 0, mtime: 1_700_000_000 } });
+    expect((await r.content.read(replaced)).toString()).toBe('rebuilt');
+    expect((await r.content.read(replaced, { start: 2, length: 3 })).toString()).toBe('bui');
+    const chunks: Buffer[] = [];
+    for await (const c of r.content.stream(replaced)) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('rebuilt');
+    // A hard link to the old bytes keeps them: it is another inode now.
+    const hard = r.index.get('/j/hard') as FileEntry & { kind: 'file' };
+    expect(hard.size).toBe(10);
+    expect((await r.content.read(hard)).toString()).toBe('image:/j/hard');
+    expect((await r.content.read(r.index.get('/j/other') as FileEntry & { kind: 'file' })).toString()).toBe('image:/j/other');
+    expect((index.get('/j/modules') as FileEntry & { kind: 'file' }).size).toBe(10);
+    expect(reads).toEqual(['/j/hard', '/j/other']);
+    expect(() => withReplacedFiles(index, content, [{ path: '/j', hostFile, size: 7 }])).toThrow(/is a dir/);
+  });
+});
+
+describe('--rebuild', () => {
+  const flags = (f: Partial<BuildFlags>): BuildFlags => ({ smokeTimeout: '60', probe: 'auto', env: [], volume: [], addHost: [], publish: [], tmpfs: [], stopTimeout: '10', include: [], output: [], httpProbe: [], httpSpec: [], exec: [], compareOutput: [], verifyHttpProbe: [], verifyHttpSpec: [], verifyExec: [], repair: true, repairRounds: '3', ...f });
+  it('takes jvm, comma-separated or repeated; nothing by default', () => {
+    expect(toBuildOptions('x', flags({})).rebuild).toEqual([]);
+    expect(toBuildOptions('x', flags({ rebuild: ['jvm', 'jvm'] })).rebuild).toEqual(['jvm']);
+  });
+  it('refuses what it cannot rebuild, and a --trace file, which holds no class-load log', () => {
+    expect(() => toBuildOptions('x', flags({ rebuild: ['jvm,python'] }))).toThrow('--rebuild python: slim cannot rebuild that');
+    expect(() => toBuildOptions('x', flags({ rebuild: ['jvm'], trace: 't.jsonl' }))).toThrow(/--trace does not hold/);
+  });
+});
+
+describe('the report of a rebuild', () => {
+  const base = { status: 'ok', input: { ref: 'a:1', size: 2e8, files: 10 }, output: { ref: 'a:1-slim', size: 6e7, written: [], files: 5, layerSize: 1, layerMediaType: 'tar' }, reduction: { sizeRatio: 3, filesRatio: 2 }, removed: { largestDirs: [] }, probe: { backend: 'strace', distinctPaths: 1, check: 'ok' }, closure: { kept: 1, byReason: {}, presets: {}, packages: [], excluded: 0, warnings: [] }, budget: { broken: [] }, verify: { checks: [] }, repair: { result: 'not-needed', added: [] }, harden: null, sbom: {}, timings: { read: 1, probe: 1, closure: 1, pack: 1, verify: 1, repair: 0, rebuild: 20.5, total: 30 } };
+  const check = { name: 'class sharing (-Xshare:on)', passed: true, detail: 'starts' };
+  it('says what it removed and each check, or why the originals were kept', () => {
+    const applied: RebuildReport = { target: 'jvm', applied: true, files: [{ path: '/j/lib/modules', before: 128_900_000, after: 19_300_000 }], removedBytes: 109_600_000, detail: {}, checks: [check], seconds: 20 };
+    const text = renderText({ ...base, rebuild: [applied] } as unknown as BuildReport);
+    expect(text).toMatch(/rebuild {2}jvm: 109\.6 MB less \(\/j\/lib\/modules 128\.9 MB → 19\.3 MB\)/);
+    expect(text).toMatch(/rebuild {2}pass {2}class sharing \(-Xshare:on\): starts/);
+    expect(text).toMatch(/rebuild 20\.5s/);
+    const kept: RebuildReport = { ...applied, applied: false, reason: 're-trace: loaded nothing from jdk.localedata', removedBytes: 0, checks: [{ name: 're-trace', passed: false, detail: 'loaded nothing from jdk.localedata' }] };
+    const keptText = renderText({ ...base, rebuild: [kept] } as unknown as BuildReport);
+    expect(keptText).toMatch(/rebuild {2}jvm: NOT applied, the original files are kept: re-trace: loaded nothing from jdk\.localedata/);
+    expect(keptText).toMatch(/rebuild {2}FAIL {2}re-trace/);
+  });
+});
