@@ -76,6 +76,10 @@ export function stepSummary(r: BuildReport | BuildErrorReport): string {
   }
   for (const h of r.harden?.steps ?? []) lines.push(`- **Harden** ${h.step}: ${h.result}, ${cell(h.detail)}`);
   if (r.harden?.steps.length) lines.push('');
+  for (const b of r.rebuild ?? []) {
+    lines.push(b.applied ? `- **Rebuild** ${b.target}: ${formatBytes(b.removedBytes)} less, ${b.files.map((f) => `${code(f.path)} ${formatBytes(f.before)} → ${formatBytes(f.after)}`).join(', ')}` : `- **Rebuild** ${b.target}: not applied, ${cell(b.reason ?? '')}`);
+  }
+  if (r.rebuild?.length) lines.push('');
   for (const w of r.output.written) lines.push(`- written ${code(w)}`);
   for (const p of r.output.pushed ?? []) lines.push(`- pushed ${code(p.ref)}`);
   if (r.output.written.length || r.output.pushed?.length) lines.push('');

@@ -157,3 +157,14 @@ describe('the report of a rebuild', () => {
     expect(keptText).toMatch(/rebuild {2}FAIL {2}re-trace/);
   });
 });
+
+describe('the CI step summary of a rebuild', () => {
+  it('says what each target removed, or why it was not applied', async () => {
+    const { stepSummary } = await import('../../src/report/step-summary.js');
+    const r = { schema: 'slim.report/v1', status: 'ok', budget: { broken: [] }, input: { ref: 'a:1', id: 'sha256:1', size: 2e8, files: 10, layers: 1 }, output: { ref: 'a:1-slim', written: [], id: 'sha256:2', digest: 'sha256:3', size: 6e7, files: 5, entries: 6, layerSize: 1, layerMediaType: 'tar' }, reduction: { sizeRatio: 3, filesRatio: 2 }, probe: { backend: 'strace', records: 1, distinctPaths: 1, skippedLines: 0, check: 'ok' }, closure: { kept: 1, byReason: {}, presets: {}, packages: [], excluded: 0, warnings: [] }, removed: { largestDirs: [] }, verify: { original: 'pass', slim: 'pass', details: { original: '', slim: '' }, healthcheck: { original: 'none', slim: 'none' }, checks: [] }, repair: { result: 'not-needed', rounds: 0, added: [] }, harden: null, sbom: { format: 'CycloneDX 1.5', packages: 1 }, timings: { read: 1, probe: 1, closure: 1, pack: 1, verify: 1, repair: 0, total: 5 } };
+    const applied = stepSummary({ ...r, rebuild: [{ target: 'jvm', applied: true, files: [{ path: '/j/lib/modules', before: 128_900_000, after: 19_300_000 }], removedBytes: 109_600_000, detail: {}, checks: [], seconds: 1 }] } as unknown as BuildReport);
+    expect(applied).toContain('- **Rebuild** jvm: 109.6 MB less, `/j/lib/modules` 128.9 MB → 19.3 MB');
+    const kept = stepSummary({ ...r, rebuild: [{ target: 'jvm', applied: false, reason: 'no jmods of this exact JDK build: x', files: [], removedBytes: 0, detail: {}, checks: [], seconds: 0 }] } as unknown as BuildReport);
+    expect(kept).toContain('- **Rebuild** jvm: not applied, no jmods of this exact JDK build: x');
+  });
+});
