@@ -43,7 +43,7 @@ async function plainRun(runtime: Runtime, log: Logger, opts: BuildOptions): Prom
   }
 }
 
-async function timedBuild(args: string[]): Promise<{ seconds: number; report: BuildReport }> {
+export async function timedBuild(args: string[]): Promise<{ seconds: number; report: BuildReport }> {
   const t = Date.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'build', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });

@@ -13,6 +13,7 @@
  *      check, with the phases;
  *   7. the fixtures as a fleet: bytes a node pulls (and a registry stores) for the originals,
  *      single-layer slim images and `slim fleet build`, and each image's size in the last two.
+ *   8. --rebuild: the slim image's size with and without each target, and the extra build time.
  * `--sections 3,6` runs only those (section 2 needs 1).
  */
 import { createWriteStream } from 'node:fs';
@@ -42,6 +43,7 @@ import { packEveryNth } from './pack-sample.js';
 import { lightVsFull, type LightCase } from './light-probe.js';
 import { buildWall, type WallCase } from './build-wall.js';
 import { fleetBench } from './fleet.js';
+import { rebuildBench } from './rebuild.js';
 
 const log = createLogger({ level: 'warn' });
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -220,6 +222,13 @@ async function main(): Promise<void> {
         { name: 'alternatives-job', image: await fixture(runtime, 'alternatives-job', setup.signal), lines: [] },
         { name: 'tz-job', image: await fixture(runtime, 'tz-job', setup.signal), lines: [] },
       ], work, say);
+    }
+    if (wanted('8')) {
+      say('\n## 8. --rebuild: the slim image with and without it, and the extra build time');
+      const net = ['-e', 'PORT={port}', '--network', 'host', '--no-repair'];
+      const jvmSmoke = `curl -fsS http://127.0.0.1:{port}/date | grep -q Freitag && curl -fsS http://127.0.0.1:{port}/trust | grep -q '^trust [1-9]'`;
+      let rebuildPort = 18940 + Math.floor(Math.random() * 40);
+      await rebuildBench([{ name: 'jvm-dates', image: await fixture(runtime, 'jvm-dates', setup.signal), target: 'jvm', args: [...net, '--smoke', jvmSmoke] }], () => rebuildPort++, runtime, say);
     }
   } finally {
     await setup.dispose();
