@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,30 @@ describe('each check of --rebuild jvm fails when its condition is broken on purp
     expect(present).toEqual(noLocaleData);
     expect(retraceCheck(original, original, packages, present, [])).toMatchObject({ passed: false, detail: "the rebuilt image lacks jdk.localedata, which the original's runs loaded classes from" });
     expect(retraceCheck(original, original, packages, await listModules({ runtime, scope }, REBUILT, home), [])).toMatchObject({ passed: true });
+  });
+});
+
+describe('Ctrl-C while --rebuild jvm runs its helper', () => {
+  it('exit 130; the helper container, its volume, the provisional images and temp dirs are gone', async () => {
+    const port = freePort();
+    const tmp = mkdtempSync(join(work, 'tmp-int-'));
+    let sent = false;
+    const tag = `slim-test/jvm-dates:interrupted-${id}`;
+    const r = await runSlim(['build', IMAGE, '-t', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', smoke(port), '--no-repair', '--rebuild', 'jvm'], {
+      env: { TMPDIR: tmp },
+      onStderr: (text, kill) => {
+        if (sent || !/jlink of \d+ modules/.test(text)) return;
+        sent = true;
+        kill('SIGINT');
+      },
+    });
+    expect(sent, r.stderr).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('slim: cleanup done: everything slim created was removed');
+    expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+    expect(docker(['images', '-q', `slim-run/${r.runId}`]).trim()).toBe('');
+    expect(hasImage(tag)).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });
 
