@@ -53,7 +53,7 @@ export interface BuildOptions {
   rebuild: RebuildTarget[];
 }
 
-export const REBUILD_TARGETS = ['jvm'] as const;
+export const REBUILD_TARGETS = ['jvm', 'icu'] as const;
 export type RebuildTarget = (typeof REBUILD_TARGETS)[number];
 
 export interface BuildDeps {

@@ -23,10 +23,8 @@ import { evidenceOf, sbomOf } from './evidence.js';
 import { buildReport } from './build-report.js';
 import { PhaseClock } from './phase-clock.js';
 import { dryRunReport } from './dry-run.js';
-import { notRebuilt, rebuildJvm } from './rebuild-step.js';
+import { rebuildTargets } from './rebuild-step.js';
 
-/** The pack round of a rebuilt image: its layer file and run tag apart from the repair rounds'. */
-const REBUILD_ROUND = 100;
 import type { DryRunReport } from '../report/dry-run.js';
 
 /**
@@ -95,14 +93,12 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
 
   const repaired = await repairLoop({ records, closed, packed, verdict }, { opened, plan, baseline, policy, packages, harden: Boolean(opts.harden), rounds: opts.repairRounds, pack, clock }, deps);
   // Rebuilt files go in after repair, into the image that passed; the hardening checks then run on what ships.
-  const rebuilt = opts.rebuild.includes('jvm') && repaired.verdict.passed
+  const rebuilt = opts.rebuild.length
     ? await clock.time('rebuild', () =>
-        rebuildJvm({ opened, closure: repaired.closed.closure, packed: repaired.packed, packages, classLogs: [...(trace.classLogs ?? []), ...probedLogs], plan, baseline, ignore: policy.ignore, pack: (files) => packAndLoad({ ...opened, ...files }, repaired.closed.closure, opts, packOpts, REBUILD_ROUND, deps) }, deps),
+        rebuildTargets(opts.rebuild, { opened, closure: repaired.closed.closure, packed: repaired.packed, packages, classLogs: [...(trace.classLogs ?? []), ...probedLogs], plan, baseline, ignore: policy.ignore, pack: (files, round) => packAndLoad({ ...opened, ...files }, repaired.closed.closure, opts, packOpts, round, deps) }, repaired.verdict.passed, deps),
       )
     : undefined;
-  const notTried = opts.rebuild.includes('jvm') && !repaired.verdict.passed ? notRebuilt('jvm', 'the whole-file slim image did not pass its checks') : undefined;
-  if (rebuilt?.packed) await repaired.packed.discard();
-  const last = rebuilt?.packed ? { ...repaired, packed: rebuilt.packed } : repaired;
+  const last = rebuilt ? { ...repaired, packed: rebuilt.packed } : repaired;
 
   const harden = opts.harden
     ? await clock.time('verify', () =>
@@ -125,7 +121,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps, clock = new Pha
   const built = wantsGzip(sinks) ? await clock.time('pack', () => compressed(last.packed, opened.tmp, scope.signal)) : last.packed.built;
   const sbom = await sbomOf(opened, last.closed.closure, built, output.name, packages);
   const report = buildReport({
-    input: opts.image, opened, trace, records: last.records, closure: last.closed.closure, baseline, verdict: final, repair: last.repair, harden, ...(rebuilt || notTried ? { rebuild: [rebuilt?.report ?? notTried!] } : {}),
+    input: opts.image, opened, trace, records: last.records, closure: last.closed.closure, baseline, verdict: final, repair: last.repair, harden, ...(rebuilt ? { rebuild: rebuilt.reports } : {}),
     packed: { ...last.packed, built, layer: built.layer }, size, budget: { ...opts.budget, broken }, written: listing(sinks, built), engineRef: toEngine ? output.name : null,
     sbom: { packages: sbom.packages, ...(publish && opts.sbomOut ? { file: opts.sbomOut } : {}) }, clock, packageFiles: packages.files,
   });

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import type { Runtime, RunSpec } from '../runtime/runtime.js';
+import type { Runtime, RunSpec, VolumeMount } from '../runtime/runtime.js';
 import type { Scope } from '../runtime/scope.js';
 import type { Logger } from '../log.js';
 import type { AccessRecord } from '../trace/record.js';
@@ -66,6 +66,8 @@ export async function runProbe(args: {
   index?: FileIndex | Promise<FileIndex>;
   /** Every JVM in the run logs the classes it loads into the output volume (`--rebuild jvm`'s evidence). */
   jvmClassLog?: boolean;
+  /** Variables and volumes this run gets besides the user's (`--rebuild icu`'s data items, read as files). */
+  extra?: { env: string[]; volumes: VolumeMount[] };
 }): Promise<ProbeResult> {
   const first = await probeOnce(args, false);
   if (!args.index || first.backend === 'fanotify' || args.mode === 'syscalls') return first;
@@ -115,7 +117,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     image: args.image,
     entrypoint: [`${PROBE_DIR}/slim-sensor`],
     cmd: sensorArgs,
-    env: [...settings.env, ...home, ...(args.jvmClassLog ? [classLogOption([...imageEnv, ...settings.env])] : [])],
+    env: [...settings.env, ...home, ...(args.jvmClassLog ? [classLogOption([...imageEnv, ...settings.env])] : []), ...(args.extra?.env ?? [])],
     user: '0:0',
     ...(settings.workdir ? { workdir: settings.workdir } : {}),
     ...(settings.network ? { network: settings.network } : {}),
@@ -123,6 +125,7 @@ async function probeOnce(args: ProbeArgs, exactPrivileges: boolean): Promise<Pro
     volumes: [
       { source: probeVol, target: PROBE_DIR, readOnly: true },
       { source: outVol, target: OUT_DIR, readOnly: false },
+      ...(args.extra?.volumes ?? []),
     ],
     extraHosts: settings.addHosts,
     publish: settings.publish,

@@ -14,6 +14,8 @@ export const WORK_DIR = '/.slim-work';
 export class HelperFailed extends Error {}
 
 export interface HelperContainer {
+  /** The volume at WORK_DIR, for other containers to mount (read-only) while the helper is open. */
+  readonly volume: string;
   /** Run a command as root; its stdout, or HelperFailed naming `what` and the last line it said. */
   exec(argv: string[], what: string, timeoutSeconds?: number): Promise<{ stdout: string; stderr: string }>;
   /** One file out of the container, to a file on this machine; its size. */
@@ -51,6 +53,7 @@ export async function openHelper(deps: { runtime: Runtime; scope: Scope }, image
   const cleanup = `${role} container ${c.id.slice(0, 12)}`;
   scope.defer(cleanup, () => c.remove());
   return {
+    volume,
     async exec(argv, what, timeoutSeconds = 600) {
       const r = await abortable(c.exec(argv, { user: '0:0', timeoutSeconds }), scope.signal);
       const stdout = r.stdout.toString('utf8');

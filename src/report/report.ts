@@ -26,7 +26,7 @@ export interface HardenReport {
 
 /** One --rebuild target: the files rebuilt smaller, and the checks that decided whether they stay. */
 export interface RebuildReport {
-  target: 'jvm';
+  target: 'jvm' | 'icu';
   /** The rebuilt files are in the slim image; else the image keeps the originals, and `reason` says why. */
   applied: boolean;
   reason?: string;

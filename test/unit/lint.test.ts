@@ -121,6 +121,7 @@ describe("the repository's fixtures", () => {
     'nginx-static': ['SL010@0', 'SL006@1', 'SL008@1', 'SL021@2'],
     'jvm-dates': ['SL010@0', 'SL008@1', 'SL021@2', 'SL008@8', 'SL021@9'],
     'node-http': ['SL010@0', 'SL008@1', 'SL021@2'],
+    'node-intl': ['SL010@0', 'SL008@1', 'SL021@2'],
     'python-http': ['SL010@0', 'SL006@1', 'SL008@1', 'SL021@2'],
     'alternatives-job': ['SL010@0', 'SL008@1', 'SL021@2', 'SL006@6', 'SL008@6'],
     'lazy-app': ['SL010@0', 'SL006@1', 'SL008@1', 'SL021@2'],

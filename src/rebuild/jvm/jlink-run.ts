@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -10,10 +10,11 @@ import type { FileIndex } from '../../rootfs/file-index.js';
 import type { ContentReader } from '../../sources/content-spool.js';
 import type { SmallEntry } from '../../tar/small-archive.js';
 import { probesDir } from '../../probe/probe-image.js';
-import { HelperFailed, openHelper, WORK_DIR, type HelperContainer } from '../helper-container.js';
+import { HelperFailed, openHelper, WORK_DIR } from '../helper-container.js';
 import type { ClassLoadEvidence } from './class-log.js';
 import type { JavaHome } from './java-home.js';
 import { sameBuild, type JdkSource } from './jdk-source.js';
+import { ensureHelperImage } from '../helper-image.js';
 import { moduleSet, packagesByModule, parseJdepsModules } from './module-set.js';
 
 export interface JlinkResult {
@@ -130,15 +131,6 @@ export async function runJlink(input: JlinkInput, deps: { runtime: Runtime; scop
   } finally {
     await helper.close();
   }
-}
-
-async function ensureHelperImage(runtime: Runtime, source: Extract<JdkSource, { kind: 'helper' }>, log: Logger, signal: AbortSignal, tmp: string): Promise<{ built: boolean }> {
-  if (await runtime.inspectImage(source.tag)) return { built: false };
-  const dir = await mkdtemp(join(tmp, 'jdk-helper-'));
-  await writeFile(join(dir, 'Dockerfile'), source.dockerfile);
-  log.step(`building the JDK helper image ${source.tag} from ${source.base} with ${source.packages.join(' ')} (once per JDK version)`);
-  await runtime.buildImage(dir, source.tag, {}, signal);
-  return { built: true };
 }
 
 /** The app's jars the JVM loaded classes from (`file:/app/app.jar`, `jar:file:/app/lib/x.jar!/`), as image paths that hold files. */

@@ -1,0 +1,39 @@
+import type { Runtime, VolumeMount } from '../../runtime/runtime.js';
+import type { Scope } from '../../runtime/scope.js';
+import { runOnce } from '../run-once.js';
+import { firstDifference, type RebuildCheck } from '../jvm/jvm-checks.js';
+import { CHECKER } from './icu-run.js';
+import { checkedLines } from './icu-data.js';
+
+/**
+ * The ICU checker (probes/icu/slim-icu-check.c) on the whole-file slim image and the rebuilt one:
+ * for each locale the kept items hold, the collator's status, version and actual locale, and a
+ * full date. A dropped item shows as a fallback status, another version or root's data.
+ */
+export async function icuCheckerCheck(deps: { runtime: Runtime; scope: Scope }, images: { whole: string; rebuilt: string }, mount: VolumeMount, locales: { collations: string[]; data: string[] }): Promise<RebuildCheck> {
+  const name = 'locales and collations';
+  const all = [...new Set([...locales.collations, ...locales.data])].sort();
+  const run = (image: string) => runOnce(deps, { image, entrypoint: [CHECKER], cmd: all, volumes: [mount] }, 'rebuild-check');
+  const whole = await run(images.whole);
+  const rebuilt = await run(images.rebuilt);
+  if (whole.exitCode !== 0) return { name, passed: false, detail: `the checker failed on the whole-file image (exit code ${whole.exitCode}): ${lastLine(whole.stderr)}` };
+  if (rebuilt.exitCode !== 0) return { name, passed: false, detail: `the checker failed on the rebuilt image (exit code ${rebuilt.exitCode}): ${lastLine(rebuilt.stderr)}` };
+  const diff = firstDifference(checkedLines(whole.stdout, locales), checkedLines(rebuilt.stdout, locales));
+  const version = /^icu \S+ data (\S+)/m.exec(whole.stdout)?.[1];
+  return diff
+    ? { name, passed: false, detail: `differs from the whole-file image: ${diff}` }
+    : { name, passed: true, detail: `the same as the whole-file image: ${locales.collations.length} collations, ${locales.data.length} locales' dates${version ? `, data version ${version}` : ''}` };
+}
+
+/** The re-trace with ICU_DATA at the kept items: no item of the package it looked for may be missing, nor any file of the image. */
+export function icuRetraceCheck(missedItems: readonly string[], missingFiles: readonly string[], keptCount: number): RebuildCheck {
+  const name = 're-trace';
+  const few = (xs: readonly string[]) => `${xs.slice(0, 3).join(', ')}${xs.length > 3 ? `, … (${xs.length})` : ''}`;
+  if (missedItems.length) return { name, passed: false, detail: `the rebuilt image's runs looked for ${few(missedItems)}, which the rebuilt data lacks` };
+  if (missingFiles.length) return { name, passed: false, detail: `the rebuilt image's runs open ${few(missingFiles)}, which the slim image lacks` };
+  return { name, passed: true, detail: `the same checks look for no item outside the ${keptCount} kept, and open no missing file` };
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').filter(Boolean).pop() ?? '';
+}
