@@ -35,7 +35,7 @@ export async function rebuildIcu(a: RebuildInputs, deps: BuildDeps): Promise<Reb
   let bench: IcuWorkbench | undefined;
   try {
     bench = await openIcuWorkbench(lib, source, await sha256Of(a.opened, lib.path), a.opened.tmp, deps);
-    return await rebuildWith(a, lib, source.packages, bench, deps, started);
+    return await rebuildWith(a, lib, source.tag, source.packages, bench, deps, started);
   } catch (err) {
     deps.scope.throwIfAborted();
     return keep(err instanceof HelperFailed ? err.message : `${(err as Error).message.split('\n')[0]}`);
@@ -44,7 +44,7 @@ export async function rebuildIcu(a: RebuildInputs, deps: BuildDeps): Promise<Reb
   }
 }
 
-async function rebuildWith(a: RebuildInputs, lib: IcuData, tools: string[], bench: IcuWorkbench, deps: BuildDeps, started: number): Promise<RebuildOutcome> {
+async function rebuildWith(a: RebuildInputs, lib: IcuData, tag: string, tools: string[], bench: IcuWorkbench, deps: BuildDeps, started: number): Promise<RebuildOutcome> {
   const traced = await tracedRun(a, a.opened.inspect.id, `ICU_DATA=${ICU_MOUNT}/items`, bench, 'icu', deps);
   if (!traced.passed) return keepOriginal('icu', `the checks did not pass on the original with ICU_DATA at the items: ${traced.summary}`, started, deps);
   const used = openedItems(traced.records, bench.itemsDir, bench.all);
@@ -55,7 +55,7 @@ async function rebuildWith(a: RebuildInputs, lib: IcuData, tools: string[], benc
   const replacement = { path: lib.path, hostFile, size };
   const packed = await packReplaced(a, [replacement]);
   const locales = localesOf(kept);
-  const detail = { items: String(kept.length), itemsInData: String(bench.all.size), opened: String(used.size), base: BASE_ITEMS.filter((i) => bench.all.has(i)), collations: locales.collations, locales: locales.data, tools: tools.join(' ') };
+  const detail = { items: String(kept.length), itemsInData: String(bench.all.size), opened: String(used.size), base: BASE_ITEMS.filter((i) => bench.all.has(i)), collations: locales.collations, locales: locales.data, helper: `${tag} (${tools.join(' ')}, same build by sha256)` };
   const checks: RebuildCheck[] = [];
   checks.push(await icuCheckerCheck(deps, { whole: a.packed.slimId, rebuilt: packed.slimId }, bench.mount, locales));
   const verdict = judge(a.plan, a.baseline, await runSlim(a.plan, a.baseline, packed.slimId, deps));

@@ -168,3 +168,61 @@ describe('the CI step summary of a rebuild', () => {
     expect(kept).toContain('- **Rebuild** jvm: not applied, no jmods of this exact JDK build: x');
   });
 });
+
+describe('--rebuild icu: reading the data library and the traces', () => {
+  it('finds the data symbol, its file offset from the section that holds it, and the soname', async () => {
+    const { dataSymbol, fileOffsetOf, sonameOf, parseItemList } = await import('../../src/rebuild/icu/icu-data.js');
+    expect(dataSymbol('0000000000002000 0000000001dcde00 R icudt72_dat\n0000000000001000 0000000000000010 T _init\n', '72')).toEqual({ address: 0x2000, size: 0x1dcde00 });
+    expect(dataSymbol('0000000000002000 0000000001dcde00 R icudt74_dat', '72')).toBeUndefined();
+    const sections = [
+      '  [Nr] Name              Type            Address          Off    Size   ES Flg Lk Inf Al',
+      '  [ 0]                   NULL            0000000000000000 000000 000000 00      0   0  0',
+      '  [ 9] .text             PROGBITS        0000000000001000 001000 000010 00  AX  0   0 16',
+      '  [11] .rodata           PROGBITS        0000000000003000 002000 1dcde00 00   A  0   0 32',
+    ].join('\n');
+    expect(fileOffsetOf(sections, 0x3000)).toBe(0x2000);
+    expect(fileOffsetOf(sections, 0x3010)).toBe(0x2010);
+    expect(fileOffsetOf(sections, 0x10)).toBeUndefined();
+    expect(sonameOf(' 0x000000000000000e (SONAME)             Library soname: [libicudata.so.72]\n')).toBe('libicudata.so.72');
+    expect(parseItemList('coll/sv.res\nroot.res\n\nzone/en.res\n')).toEqual(['coll/sv.res', 'root.res', 'zone/en.res']);
+  });
+
+  it('takes the items a run opened under ICU_DATA, and the ones a run of the rebuilt image looked for and missed', async () => {
+    const { missedItems, openedItems } = await import('../../src/rebuild/icu/icu-data.js');
+    const dir = '/.slim-icu/items/icudt72l';
+    const all = new Set(['coll/sv.res', 'root.res', 'de.res', 'curr/de.res']);
+    const rec = (path: string, ok = true) => ({ pid: 1, op: 'open' as const, path, ok, ...(ok ? {} : { err: 'ENOENT' }), via: 'strace' as const });
+    const records = [rec(`${dir}/coll/sv.res`), rec(`${dir}/de.res`), rec(`${dir}/curr/de_DE.res`, false), rec(`${dir}.dat`, false), rec('/etc/passwd'), rec(`${dir}/nope.res`)];
+    expect([...openedItems(records, dir, all)].sort()).toEqual(['coll/sv.res', 'de.res']);
+    const kept = '/.slim-icu/kept/icudt72l';
+    // Not in the package at all (a fallback step), or kept: not missed.
+    expect(missedItems([rec(`${kept}/coll/sv.res`, false), rec(`${kept}/curr/de_DE.res`, false), rec(`${kept}/root.res`, false), rec(`${kept}/de.res`)], kept, all, new Set(['root.res', 'de.res']))).toEqual(['coll/sv.res']);
+  });
+
+  it('checks collations and locale data apart: a collator line counts only for a kept collation', async () => {
+    const { checkedLines, localesOf } = await import('../../src/rebuild/icu/icu-data.js');
+    const locales = localesOf(['coll/sv.res', 'coll/root.res', 'de.res', 'ars.res', 'root.res', 'supplementalData.res', 'zoneinfo64.res', 'curr/fr.res']);
+    expect(locales).toEqual({ collations: ['sv'], data: ['ars', 'de'] });
+    const out = ['icu 72.1.0.0 data 72.1.0.0', 'collator ars U_USING_FALLBACK_WARNING 153.120.42.0 ar', 'dates ars U_ZERO_ERROR x', 'collator sv U_ZERO_ERROR 153.120.42.0 sv', 'dates sv U_ZERO_ERROR y'].join('\n');
+    expect(checkedLines(out, locales)).toBe(['icu 72.1.0.0 data 72.1.0.0', 'dates ars U_ZERO_ERROR x', 'collator sv U_ZERO_ERROR 153.120.42.0 sv'].join('\n'));
+  });
+
+  it('re-trace: fails naming the items the rebuilt data lacks, or the files the slim image lacks', async () => {
+    const { icuRetraceCheck } = await import('../../src/rebuild/icu/icu-checks.js');
+    expect(icuRetraceCheck([], [], 38)).toMatchObject({ passed: true, detail: 'the same checks look for no item outside the 38 kept, and open no missing file' });
+    expect(icuRetraceCheck(['coll/sv.res'], [], 38)).toMatchObject({ passed: false, detail: "the rebuilt image's runs looked for coll/sv.res, which the rebuilt data lacks" });
+    expect(icuRetraceCheck([], ['/a', '/b', '/c', '/d'], 38).detail).toBe("the rebuilt image's runs open /a, /b, /c, … (4), which the slim image lacks");
+  });
+
+  it('a helper with the ICU tools of exactly the installed libicu, or why there is none', async () => {
+    const { icuSourceFor } = await import('../../src/rebuild/icu/icu-data.js');
+    const lib = { path: '/usr/lib/x86_64-linux-gnu/libicudata.so.72.1', size: 1, major: '72' };
+    const db = { managers: ['dpkg'], packages: [{ manager: 'dpkg', name: 'libicu72', version: '72.1-3+deb12u1', arch: 'amd64' }], files: new Map([['libicu72', [lib.path]]]), installed: new Map(), os: { id: 'debian', versionId: '12' } } as unknown as import('../../src/packages/types.js').PackageDatabase;
+    const s = icuSourceFor(lib, db);
+    expect(s).toMatchObject({ kind: 'helper', base: 'debian:bookworm', packages: ['icu-devtools=72.1-3+deb12u1', 'libicu-dev=72.1-3+deb12u1', 'gcc', 'libc6-dev', 'binutils'] });
+    expect(s.kind === 'helper' && s.tag).toMatch(/^slim-icu-helper:[0-9a-f]{16}$/);
+    expect(s.kind === 'helper' && s.dockerfile).toContain('LABEL io.slim.helper=icu');
+    expect(icuSourceFor({ ...lib, path: '/opt/icu/lib/libicudata.so.74' }, db)).toEqual({ kind: 'none', reason: "/opt/icu/lib/libicudata.so.74 belongs to no package the image's database lists" });
+    expect(icuSourceFor(lib, { ...db, os: { id: 'alpine', versionId: '3.20' } } as typeof db)).toEqual({ kind: 'none', reason: 'no helper base for alpine 3.20' });
+  });
+});
