@@ -228,7 +228,16 @@ async function main(): Promise<void> {
       const net = ['-e', 'PORT={port}', '--network', 'host', '--no-repair'];
       const jvmSmoke = `curl -fsS http://127.0.0.1:{port}/date | grep -q Freitag && curl -fsS http://127.0.0.1:{port}/trust | grep -q '^trust [1-9]'`;
       let rebuildPort = 18940 + Math.floor(Math.random() * 40);
-      await rebuildBench([{ name: 'jvm-dates', image: await fixture(runtime, 'jvm-dates', setup.signal), target: 'jvm', args: [...net, '--smoke', jvmSmoke] }], () => rebuildPort++, runtime, say);
+      const icuSmoke = `curl -fsS http://127.0.0.1:{port}/date | grep -q Freitag && curl -fsS http://127.0.0.1:{port}/sort | grep -qx 'a,o,z,ä,ö'`;
+      await rebuildBench(
+        [
+          { name: 'jvm-dates', image: await fixture(runtime, 'jvm-dates', setup.signal), target: 'jvm', args: [...net, '--smoke', jvmSmoke] },
+          { name: 'node-intl', image: await fixture(runtime, 'node-intl', setup.signal), target: 'icu', args: [...net, '--smoke', icuSmoke] },
+        ],
+        () => rebuildPort++,
+        runtime,
+        say,
+      );
     }
   } finally {
     await setup.dispose();
