@@ -16,6 +16,7 @@
 # SLIM_HTTP_PORT      container port of the HTTP checks                 --http-port
 # SLIM_VERIFY_SMOKE   smoke command for the slim image only             --verify-smoke
 # SLIM_HARDEN         true or false                                     --harden
+# SLIM_REBUILD        what to rebuild from evidence: jvm, icu or jvm,icu  --rebuild
 # SLIM_MAX_SIZE       size budget, e.g. 50MB                            --max-size
 # SLIM_MIN_REDUCTION  reduction budget, e.g. 5                          --min-reduction
 # SLIM_CONFIG         slim.yaml to read (default: ./slim.yaml if any)   --config
@@ -63,6 +64,7 @@ case ${SLIM_HARDEN:-false} in
   false | False | FALSE | no | 0 | '') ;;
   *) usage "SLIM_HARDEN (the action's input harden) is '${SLIM_HARDEN}': use true or false" ;;
 esac
+[ -z "${SLIM_REBUILD:-}" ] || set -- "$@" --rebuild "$SLIM_REBUILD"
 [ -z "${SLIM_MAX_SIZE:-}" ] || set -- "$@" --max-size "$SLIM_MAX_SIZE"
 [ -z "${SLIM_MIN_REDUCTION:-}" ] || set -- "$@" --min-reduction "$SLIM_MIN_REDUCTION"
 [ -z "${SLIM_CONFIG:-}" ] || set -- "$@" --config "$SLIM_CONFIG"
