@@ -47,10 +47,11 @@ smokeTimeout: 90
 keep: [certs, tz]
 keep-packages: true
 repair: false
+rebuild: [jvm, icu]
 env: [A=1]
 `);
     const { flags } = await parse(['--config', file, '--tag', 'app:cli', '--env', 'B=2', '--probe', 'strace', '--max-size', '1GB', 'x:1']);
-    expect(flags).toMatchObject({ tag: 'app:cli', smoke: 'curl -f http://127.0.0.1:8080/', httpProbe: ['GET /health', 'GET /ready'], smokeTimeout: '90', keep: ['certs', 'tz'], keepPackages: true, repair: false, env: ['B=2'], probe: 'strace' });
+    expect(flags).toMatchObject({ tag: 'app:cli', smoke: 'curl -f http://127.0.0.1:8080/', httpProbe: ['GET /health', 'GET /ready'], smokeTimeout: '90', keep: ['certs', 'tz'], keepPackages: true, repair: false, rebuild: ['jvm', 'icu'], env: ['B=2'], probe: 'strace' });
   });
 
   it.each([
@@ -76,6 +77,7 @@ env: [A=1]
     ['a port out of range', "smoke: 'true'\nhttp-port: 99999\n", /slim\.yaml:2:12: http-port must be a port number, not "99999"$/],
     ['the bad item of a list', "smoke: 'true'\npublish:\n  - 8080:8080\n  - abc\n", /slim\.yaml:4:5: invalid publish "abc"$/],
     ['a bad preset among good ones', 'keep: [certs, nope]\n', /slim\.yaml:1:15: keep nope: no such preset$/],
+    ['a target slim cannot rebuild', "smoke: 'true'\nrebuild: [jvm, python]\n", /slim\.yaml:2:16: rebuild python: slim cannot rebuild that$/],
   ])('says where in the file: %s', async (_name, text, message) => {
     const { error } = await parse(['--config', configFile(text), 'x:1']);
     expect(error).toMatch(message);
