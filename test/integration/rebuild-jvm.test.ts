@@ -160,6 +160,35 @@ describe('each check of --rebuild jvm fails when its condition is broken on purp
   });
 });
 
+describe('--rebuild jvm on an image that is a whole JDK, jmods included', () => {
+  it('runs jlink in the image itself, with its own jmods', async () => {
+    const helper = /^helper (\S+)/.exec(rebuilt.report!.rebuild![0]!.detail.jmods as string)![1]!;
+    const dir = mkdtempSync(join(work, 'jdk-app-'));
+    const source = `slim-test/jdk-app:${id}`;
+    const tag = `slim-test/jdk-app:rebuilt-${id}`;
+    const c = docker(['create', IMAGE]).trim();
+    try {
+      docker(['cp', `${c}:/app/app.jar`, join(dir, 'app.jar')]);
+    } finally {
+      docker(['rm', c]);
+    }
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${helper}\nRUN useradd --uid 1000 --create-home app\nCOPY app.jar /app/app.jar\nUSER app\nCMD ["java", "-jar", "/app/app.jar"]\n`);
+    docker(['build', '-q', '-t', source, dir], { env: { DOCKER_BUILDKIT: '0' } });
+    try {
+      const port = freePort();
+      const r = await runSlim(['build', source, '-t', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', smoke(port), '--no-repair', '--rebuild', 'jvm', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const step = r.report!.rebuild![0]!;
+      expect(step, r.stderr).toMatchObject({ applied: true, detail: expect.objectContaining({ jmods: `the image's own ${HOME}/jmods` }) });
+      expect(step.detail.modules).toContain('jdk.localedata');
+      expect(r.stderr).not.toMatch(/building the helper image/);
+      expect(leftovers(r.runId)).toEqual({ containers: [], volumes: [] });
+    } finally {
+      removeImages([tag, source]);
+    }
+  }, 600_000);
+});
+
 describe('Ctrl-C while --rebuild jvm runs its helper', () => {
   it('exit 130; the helper container, its volume, the provisional images and temp dirs are gone', async () => {
     const port = freePort();
