@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { RebuildReport } from '../report/report.js';
 import { missingPaths } from '../closure/repair.js';
-import { runProbe } from '../probe/run-probe.js';
+import { runProbe, type ProbeBackend } from '../probe/run-probe.js';
 import { HelperFailed } from '../rebuild/helper-container.js';
 import { BASE_ITEMS, findIcuData, icuSourceFor, localesOf, missedItems, openedItems, type IcuData } from '../rebuild/icu/icu-data.js';
 import { ICU_MOUNT, openIcuWorkbench, type IcuWorkbench } from '../rebuild/icu/icu-run.js';
@@ -63,7 +63,7 @@ async function rebuildWith(a: RebuildInputs, lib: IcuData, tag: string, tools: s
   const retraced = await tracedRun(a, packed.slimId, `ICU_DATA=${ICU_MOUNT}/kept`, bench, 'icu-rebuilt', deps);
   checks.push(
     retraced.passed
-      ? icuRetraceCheck(missedItems(retraced.records, bench.keptDir, bench.all, new Set(kept)), missingPaths(a.opened.img.index, retraced.records, a.closure.selection, a.ignore), kept.length)
+      ? icuRetraceCheck(missedItems(retraced.records, bench.keptDir, bench.all, new Set(kept)), missingPaths(a.opened.img.index, retraced.records, a.closure.selection, a.ignore), kept.length, retraced.backend !== 'fanotify')
       : { name: 're-trace', passed: false, detail: `the checks failed under the probe: ${retraced.summary}` },
   );
   const files = [{ path: lib.path, before: lib.size, after: size }];
@@ -71,14 +71,14 @@ async function rebuildWith(a: RebuildInputs, lib: IcuData, tag: string, tools: s
 }
 
 /** The checks under the probe with ICU_DATA set and the items mounted: each item ICU uses is a file it opens. */
-async function tracedRun(a: RebuildInputs, image: string, icuData: string, bench: IcuWorkbench, round: string, deps: BuildDeps): Promise<{ passed: boolean; summary: string; records: AccessRecord[] }> {
+async function tracedRun(a: RebuildInputs, image: string, icuData: string, bench: IcuWorkbench, round: string, deps: BuildDeps): Promise<{ passed: boolean; summary: string; records: AccessRecord[]; backend: ProbeBackend }> {
   const { runtime, scope, log } = deps;
   const settings = a.plan.settings;
   const identity = await identityOf(a.opened, settings);
   const probe = await withOwnMounts(deps, settings, 'probe', (own) =>
     runProbe({ runtime, scope, log, image, config: a.opened.img.config.config ?? {}, settings: own, identity, backend: 'auto', check: a.plan.check, ports: a.plan.ports, round, extra: { env: [icuData], volumes: [bench.mount] }, ...a.baseline.limits }),
   );
-  return { passed: probe.run.passed, summary: probe.run.summary, records: probe.records };
+  return { passed: probe.run.passed, summary: probe.run.summary, records: probe.records, backend: probe.backend };
 }
 
 async function sha256Of(opened: OpenedImage, path: string): Promise<string> {

@@ -26,11 +26,13 @@ export async function icuCheckerCheck(deps: { runtime: Runtime; scope: Scope }, 
 }
 
 /** The re-trace with ICU_DATA at the kept items: no item of the package it looked for may be missing, nor any file of the image. */
-export function icuRetraceCheck(missedItems: readonly string[], missingFiles: readonly string[], keptCount: number): RebuildCheck {
+export function icuRetraceCheck(missedItems: readonly string[], missingFiles: readonly string[], keptCount: number, seesFailedOpens = true): RebuildCheck {
   const name = 're-trace';
   const few = (xs: readonly string[]) => `${xs.slice(0, 3).join(', ')}${xs.length > 3 ? `, … (${xs.length})` : ''}`;
   if (missedItems.length) return { name, passed: false, detail: `the rebuilt image's runs looked for ${few(missedItems)}, which the rebuilt data lacks` };
   if (missingFiles.length) return { name, passed: false, detail: `the rebuilt image's runs open ${few(missingFiles)}, which the slim image lacks` };
+  // fanotify reports only opens that succeeded: a missed item would not show, so this is said.
+  if (!seesFailedOpens) return { name, passed: true, detail: `the same checks open no missing file; items looked for and missed are not visible without strace (the engine grants no SYS_PTRACE), so the locale and collation check is the one that tells` };
   return { name, passed: true, detail: `the same checks look for no item outside the ${keptCount} kept, and open no missing file` };
 }
 
