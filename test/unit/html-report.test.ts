@@ -163,6 +163,24 @@ describe('renderBuildHtml', () => {
     for (const r of ['traced', 'parent', 'elf-needed']) expect(reasons).toContain(`>${esc(r)}</text>`);
   });
 
+  it('a section per --rebuild target: what it removed and each check, or why the original was kept; none without --rebuild', () => {
+    const page = renderBuildHtml({
+      ...report(),
+      rebuild: [
+        { target: 'jvm', applied: true, files: [{ path: '/j/lib/modules', before: 128_900_000, after: 19_600_000 }], removedBytes: 109_300_000, detail: {}, checks: [{ name: 'class sharing (-Xshare:on)', passed: true, detail: 'starts' }], seconds: 14 },
+        { target: 'icu', applied: false, reason: `locales and collations: differs ${HOSTILE}`, files: [], removedBytes: 0, detail: {}, checks: [{ name: 'locales and collations', passed: false, detail: 'differs' }], seconds: 7 },
+      ],
+    });
+    const section = page.match(/<section id="rebuild">[\s\S]*?<\/section>/)![0];
+    expect(section).toContain('jvm: 109.3 MB less');
+    expect(unescape(section)).toContain('<code>/j/lib/modules</code>');
+    expect(section).toContain('<span class="badge good">pass</span>');
+    expect(section).toContain('<span class="badge bad">fail</span>');
+    expect(section).not.toContain(HOSTILE);
+    expect(unescape(section)).toContain(`icu: locales and collations: differs ${SHOWN}`);
+    expect(renderBuildHtml(report())).not.toContain('id="rebuild"');
+  });
+
   it('falls back to the largest removed directories for a report without sizes, and says when hardening was off', () => {
     const { sizes: _, ...old } = report();
     const page = renderBuildHtml({ ...old, harden: null });

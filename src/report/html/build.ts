@@ -112,9 +112,24 @@ function harden(r: BuildReport): Section {
   };
 }
 
+function rebuild(r: BuildReport): Section | undefined {
+  if (!r.rebuild?.length) return undefined;
+  const body = r.rebuild
+    .map((b) => {
+      const head = b.applied
+        ? `<p>${badge('done')} ${esc(b.target)}: ${esc(formatBytes(b.removedBytes))} less</p>`
+        : `<p>${badge('kept original')} ${esc(b.target)}: ${esc(b.reason ?? '')}</p>`;
+      const files = b.files.length ? table(['file', 'before', 'after'], b.files.map((f) => [raw(`<code>${esc(f.path)}</code>`), formatBytes(f.before), formatBytes(f.after)])) : '';
+      const checks = b.checks.length ? table(['check', 'result', 'detail'], b.checks.map((c) => [c.name, raw(badge(c.passed ? 'pass' : 'fail')), c.detail])) : '';
+      return head + files + checks;
+    })
+    .join('');
+  return { id: 'rebuild', title: 'Rebuilt files', body };
+}
+
 function timings(r: BuildReport): Section {
   const t = r.timings;
-  const phases: [string, number | undefined][] = [['read', t.read], ['probe', t.probe], ['closure', t.closure], ['pack', t.pack], ['verify', t.verify], ['repair', t.repair], ['push', t.push]];
+  const phases: [string, number | undefined][] = [['read', t.read], ['probe', t.probe], ['closure', t.closure], ['pack', t.pack], ['verify', t.verify], ['repair', t.repair], ['rebuild', t.rebuild], ['push', t.push]];
   const rows = phases.filter((p): p is [string, number] => p[1] !== undefined).map(([name, s]) => ({ label: name, parts: [{ value: s, cls: 'bar' }], note: seconds(s) }));
   return { id: 'timings', title: 'Timings', body: `<p>total ${esc(seconds(t.total))}</p>${barsSvg(rows, { label: 'seconds per phase', labelWidth: 120 })}` };
 }
@@ -163,6 +178,6 @@ export function renderBuildHtml(r: BuildReport): string {
     title: `slim build ${r.input.ref}`,
     lead,
     // The checks come right after the directory treemap: what a reader looks for first after the sizes.
-    sections: [...maps.slice(0, 1), checks(r), repair(r), harden(r), timings(r), closure(r), ...maps.slice(1), outputs(r)],
+    sections: [...maps.slice(0, 1), checks(r), repair(r), harden(r), ...[rebuild(r)].filter((x): x is Section => x !== undefined), timings(r), closure(r), ...maps.slice(1), outputs(r)],
   });
 }
