@@ -1,5 +1,5 @@
 import type { RebuildReport } from '../report/report.js';
-import type { RebuildCheck } from '../rebuild/jvm/jvm-checks.js';
+import type { RebuildCheck } from '../rebuild/rebuild-check.js';
 import { withReplacedFiles, type Replacement } from '../rebuild/replaced-files.js';
 import type { PackageDatabase } from '../packages/types.js';
 import type { ClosureResult } from '../closure/closure.js';

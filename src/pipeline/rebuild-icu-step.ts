@@ -8,7 +8,7 @@ import { HelperFailed } from '../rebuild/helper-container.js';
 import { BASE_ITEMS, findIcuData, icuSourceFor, localesOf, missedItems, openedItems, type IcuData } from '../rebuild/icu/icu-data.js';
 import { ICU_MOUNT, openIcuWorkbench, type IcuWorkbench } from '../rebuild/icu/icu-run.js';
 import { icuCheckerCheck, icuRetraceCheck } from '../rebuild/icu/icu-checks.js';
-import type { RebuildCheck } from '../rebuild/jvm/jvm-checks.js';
+import type { RebuildCheck } from '../rebuild/rebuild-check.js';
 import { withOwnMounts } from './run-mounts.js';
 import { identityOf } from './identity.js';
 import { judge, runSlim } from './verify-step.js';

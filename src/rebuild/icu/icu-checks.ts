@@ -1,7 +1,7 @@
 import type { Runtime, VolumeMount } from '../../runtime/runtime.js';
 import type { Scope } from '../../runtime/scope.js';
 import { runOnce } from '../run-once.js';
-import { firstDifference, type RebuildCheck } from '../jvm/jvm-checks.js';
+import { firstDifference, type RebuildCheck } from '../rebuild-check.js';
 import { CHECKER } from './icu-run.js';
 import { checkedLines } from './icu-data.js';
 

@@ -6,12 +6,8 @@ import { runOnce } from '../run-once.js';
 import { moduleSet } from './module-set.js';
 import type { ClassLoadEvidence } from './class-log.js';
 import type { JavaHome } from './java-home.js';
+import { firstDifference, type RebuildCheck } from '../rebuild-check.js';
 
-export interface RebuildCheck {
-  name: string;
-  passed: boolean;
-  detail: string;
-}
 
 type Deps = { runtime: Runtime; scope: Scope };
 
@@ -69,15 +65,6 @@ export async function checkerCheck(deps: Deps, images: { whole: string; rebuilt:
   }
 }
 
-/** The first line that differs, as `"A" became "B"`; undefined when the same. */
-export function firstDifference(a: string, b: string): string | undefined {
-  const as = a.trimEnd().split('\n');
-  const bs = b.trimEnd().split('\n');
-  for (let i = 0; i < Math.max(as.length, bs.length); i++) {
-    if (as[i] !== bs[i]) return `${JSON.stringify(as[i] ?? '(nothing)')} became ${JSON.stringify(bs[i] ?? '(nothing)')}`;
-  }
-  return undefined;
-}
 
 /** `java --list-modules` of the rebuilt image: `java.base@17.0.19`, a module a line. */
 export async function listModules(deps: Deps, image: string, home: JavaHome): Promise<string[]> {
