@@ -43,8 +43,11 @@ export function runSlim(args: string[], opts: { env?: Record<string, string>; in
   });
 }
 
-// A random block per test process: parallel workers (and other test runs on the machine) rarely meet.
-let nextPort = 20000 + Math.floor(Math.random() * 1000) * 20;
+// A range of 1,000 ports per vitest worker (VITEST_POOL_ID tells the ones running at once apart),
+// so parallel workers never meet; a random start within it for each test file, which the same
+// worker runs after the last one's containers are gone, and away from other runs on the machine.
+const pool = Number(process.env.VITEST_POOL_ID ?? 0) % 20;
+let nextPort = 20000 + pool * 1000 + Math.floor(Math.random() * 45) * 20;
 /** A port per test, so parallel tests with host networking never collide. */
 export function freePort(): number {
   return nextPort++;
