@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { SlimError } from '../errors.js';
 import type { HistoryEntry, ImageConfig } from '../image/types.js';
 import type { FileEntry } from '../rootfs/entry.js';
 import { compareBytes, type FileIndex } from '../rootfs/file-index.js';
 import { flatten } from '../rootfs/flatten.js';
-import type { ContentReader, ContentSpool } from '../sources/content-spool.js';
+import { contentSha256, type ContentReader, type ContentSpool } from '../sources/content-spool.js';
 import { scanLayerTar } from '../sources/layer-tar.js';
 import type { ReadImage } from '../sources/read-image.js';
 import { writeLayer, type WrittenLayer } from '../pack/layer-writer.js';
@@ -32,9 +31,7 @@ export async function entriesOf(index: FileIndex, content: ContentReader, only?:
     }
     let detail: unknown[] = [];
     if (e.kind === 'file') {
-      const hash = createHash('sha256');
-      for await (const c of content.stream(e)) hash.update(c as Buffer);
-      detail = [e.size, hash.digest('hex'), [...names.get(e.inode)!].sort()];
+      detail = [e.size, await contentSha256(content, e), [...names.get(e.inode)!].sort()];
     } else if (e.kind === 'symlink') detail = [e.target];
     else if (e.kind === 'char' || e.kind === 'block') detail = [e.major, e.minor];
     out.push({ path: e.path, key: JSON.stringify([...meta, ...detail]), bytes: e.kind === 'file' ? e.size : 0, dir: false });

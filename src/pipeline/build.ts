@@ -24,7 +24,6 @@ import { buildReport } from './build-report.js';
 import { PhaseClock } from './phase-clock.js';
 import { dryRunReport } from './dry-run.js';
 import { rebuildTargets } from './rebuild-step.js';
-
 import type { DryRunReport } from '../report/dry-run.js';
 
 /**

@@ -6,6 +6,10 @@ import type { ClosureResult } from '../closure/closure.js';
 import type { Baseline, VerifyPlan } from './verify-step.js';
 import type { Packed } from './pack-step.js';
 import type { BuildDeps, OpenedImage } from './build-types.js';
+import { runProbe, type ProbeResult } from '../probe/run-probe.js';
+import { HelperFailed } from '../rebuild/helper-container.js';
+import { withOwnMounts } from './run-mounts.js';
+import { identityOf } from './identity.js';
 
 /** What every --rebuild target gets: the image, the whole-file slim image that passed, the evidence and the checks. */
 export interface RebuildInputs {
@@ -37,6 +41,21 @@ export interface RebuildOutcome {
 export function keepOriginal(target: RebuildReport['target'], reason: string, started: number, { log }: BuildDeps, rest: Partial<RebuildReport> = {}): RebuildOutcome {
   log.warn(`--rebuild ${target}: keeping the original files: ${reason}`);
   return { report: { ...notRebuilt(target, reason), ...rest, seconds: (Date.now() - started) / 1000 } };
+}
+
+/** A rebuild that failed on its way: Ctrl-C goes on; anything else keeps the original files, with the message as the reason. */
+export function keepOnError(target: RebuildReport['target'], err: unknown, started: number, deps: BuildDeps): RebuildOutcome {
+  deps.scope.throwIfAborted();
+  return keepOriginal(target, err instanceof HelperFailed ? err.message : `${(err as Error).message.split('\n')[0]}`, started, deps);
+}
+
+/** The verification checks under the probe on `image` (the original, or a rebuilt image), with what a target's evidence needs added to the run. */
+export async function traceChecks(a: RebuildInputs, image: string, round: string, deps: BuildDeps, evidence: Pick<Parameters<typeof runProbe>[0], 'jvmClassLog' | 'extra'>): Promise<ProbeResult> {
+  const { runtime, scope, log } = deps;
+  const identity = await identityOf(a.opened, a.plan.settings);
+  return withOwnMounts(deps, a.plan.settings, 'probe', (own) =>
+    runProbe({ runtime, scope, log, image, config: a.opened.img.config.config ?? {}, settings: own, identity, backend: 'auto', check: a.plan.check, ports: a.plan.ports, round, ...evidence, ...a.baseline.limits }),
+  );
 }
 
 /** The slim image packed and loaded with these files replaced, and those of the targets before. */

@@ -5,15 +5,11 @@ import { cdsArchivesOf, runJlink, type JlinkResult } from '../rebuild/jvm/jlink-
 import { checkerCheck, classSharingCheck, listModules, retraceCheck } from '../rebuild/jvm/jvm-checks.js';
 import type { RebuildCheck } from '../rebuild/rebuild-check.js';
 import { missingPaths } from '../closure/repair.js';
-import { HelperFailed } from '../rebuild/helper-container.js';
 import type { Replacement } from '../rebuild/replaced-files.js';
-import { runProbe } from '../probe/run-probe.js';
-import { withOwnMounts } from './run-mounts.js';
-import { identityOf } from './identity.js';
 import { judge, runSlim } from './verify-step.js';
 import type { Packed } from './pack-step.js';
 import type { BuildDeps, OpenedImage } from './build-types.js';
-import { keepOriginal, packedOutcome, packReplaced, type RebuildInputs, type RebuildOutcome } from './rebuild-common.js';
+import { keepOnError, keepOriginal, packedOutcome, packReplaced, traceChecks, type RebuildInputs, type RebuildOutcome } from './rebuild-common.js';
 
 /**
  * --rebuild jvm: the slim image's lib/modules rebuilt by jlink from the modules the traced runs
@@ -22,7 +18,7 @@ import { keepOriginal, packedOutcome, packReplaced, type RebuildInputs, type Reb
  */
 export async function rebuildJvm(a: RebuildInputs, deps: BuildDeps): Promise<RebuildOutcome> {
   const started = Date.now();
-  const { log, scope } = deps;
+  const { log } = deps;
   const keep = (reason: string) => keepOriginal('jvm', reason, started, deps);
   const { index } = a.opened.img;
   const homes = findJavaHomes(index).filter((h) => a.closure.selection.has(h.modules));
@@ -37,13 +33,8 @@ export async function rebuildJvm(a: RebuildInputs, deps: BuildDeps): Promise<Reb
   if (source.kind === 'none') return keep(`no jmods of this exact JDK build: ${source.reason}`);
 
   log.step(`rebuilding ${home.modules} from the ${a.classLogs.length} class-load logs of the traced runs`);
-  try {
-    return await rebuildWith(a, home, source, evidence, deps, started);
-  } catch (err) {
-    // Opt-in and never at the cost of the image that passed: anything but Ctrl-C keeps the original files.
-    scope.throwIfAborted();
-    return keep(err instanceof HelperFailed ? err.message : `${(err as Error).message.split('\n')[0]}`);
-  }
+  // Opt-in and never at the cost of the image that passed.
+  return rebuildWith(a, home, source, evidence, deps, started).catch((err: unknown) => keepOnError('jvm', err, started, deps));
 }
 
 async function rebuildWith(a: RebuildInputs, home: JavaHome, source: Exclude<JdkSource, { kind: 'none' }>, evidence: ClassLoadEvidence, deps: BuildDeps, started: number): Promise<RebuildOutcome> {
@@ -65,12 +56,7 @@ async function rebuildWith(a: RebuildInputs, home: JavaHome, source: Exclude<Jdk
 
 /** The same checks under the probe on the rebuilt image, with the class-load log: what its runs open and load now. */
 async function retrace(a: RebuildInputs, packed: Packed, home: JavaHome, original: ClassLoadEvidence, linked: JlinkResult, deps: BuildDeps): Promise<RebuildCheck> {
-  const { runtime, scope, log } = deps;
-  const settings = a.plan.settings;
-  const identity = await identityOf(a.opened, settings);
-  const probe = await withOwnMounts(deps, settings, 'probe', (own) =>
-    runProbe({ runtime, scope, log, image: packed.slimId, config: a.opened.img.config.config ?? {}, settings: own, identity, backend: 'auto', check: a.plan.check, ports: a.plan.ports, round: 'rebuild', jvmClassLog: true, ...a.baseline.limits }),
-  );
+  const probe = await traceChecks(a, packed.slimId, 'rebuild', deps, { jvmClassLog: true });
   if (!probe.run.passed) return { name: 're-trace', passed: false, detail: `the checks failed under the probe: ${probe.run.summary}` };
   const retraced = probe.classLogs.reduce<ClassLoadEvidence>((ev, text) => readClassLoadLog(text, ev), emptyEvidence());
   const missing = missingPaths(a.opened.img.index, probe.records, a.closure.selection, a.ignore);

@@ -6,10 +6,7 @@ import { notRebuilt, type RebuildInputs, type RebuildOutcome } from './rebuild-c
 import { rebuildJvm } from './rebuild-jvm-step.js';
 import { rebuildIcu } from './rebuild-icu-step.js';
 
-const STEPS: Record<RebuildTarget, (a: RebuildInputs, deps: BuildDeps) => Promise<RebuildOutcome>> = {
-  jvm: (a, deps) => rebuildJvm(a, deps),
-  icu: (a, deps) => rebuildIcu(a, deps),
-};
+const STEPS: Record<RebuildTarget, (a: RebuildInputs, deps: BuildDeps) => Promise<RebuildOutcome>> = { jvm: rebuildJvm, icu: rebuildIcu };
 
 /**
  * The --rebuild targets in turn, each on the image the one before left (its files kept), after

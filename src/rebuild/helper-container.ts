@@ -26,24 +26,42 @@ export interface HelperContainer {
 }
 
 /**
+ * A volume of this run holding `content` (a tar), put in through a never-started container of
+ * `image` mounting it at `target`; removed through the scope, or by `remove`.
+ */
+export async function filledVolume(deps: { runtime: Runtime; scope: Scope }, image: string, role: string, target: string, content: Readable): Promise<{ name: string; remove(): Promise<void> }> {
+  const { runtime, scope } = deps;
+  const labels = labelsFor(scope.id, role);
+  const name = `slim-${role}-${scope.id}`;
+  await runtime.createVolume(name, labels);
+  const cleanup = `volume ${name}`;
+  scope.defer(cleanup, () => runtime.removeVolume(name));
+  // The engine wants a command for an image that names none, though this one never starts.
+  const filler = await runtime.create({ image, entrypoint: ['sleep'], cmd: ['infinity'], volumes: [{ source: name, target, readOnly: false }], labels, network: 'none' });
+  try {
+    await filler.putArchive(target, content);
+  } finally {
+    await filler.remove();
+  }
+  return {
+    name,
+    async remove() {
+      await runtime.removeVolume(name);
+      scope.release(cleanup);
+    },
+  };
+}
+
+/**
  * A container of `image` kept running (sleep) to exec build tools in, with `inputs` in a volume
  * of its own at WORK_DIR. No network; labelled and removed through the scope, also on Ctrl-C.
  */
 export async function openHelper(deps: { runtime: Runtime; scope: Scope }, image: string, role: string, inputs: readonly SmallEntry[]): Promise<HelperContainer> {
   const { runtime, scope } = deps;
   const labels = labelsFor(scope.id, role);
-  const volume = `slim-${role}-${scope.id}`;
-  await runtime.createVolume(volume, labels);
-  const volumeCleanup = `volume ${volume}`;
-  scope.defer(volumeCleanup, () => runtime.removeVolume(volume));
+  const work = await filledVolume(deps, image, role, WORK_DIR, await smallArchive(inputs));
+  const volume = work.name;
   const mount = [{ source: volume, target: WORK_DIR, readOnly: false }];
-  // Never started; the engine still wants a command for an image that names none.
-  const filler = await runtime.create({ image, entrypoint: ['sleep'], cmd: ['infinity'], volumes: mount, labels, network: 'none' });
-  try {
-    await filler.putArchive(WORK_DIR, await smallArchive(inputs));
-  } finally {
-    await filler.remove();
-  }
   let c: RunningContainer;
   try {
     c = await runtime.run({ image, entrypoint: ['sleep'], cmd: ['infinity'], user: '0:0', volumes: mount, labels, network: 'none' });
@@ -87,8 +105,7 @@ export async function openHelper(deps: { runtime: Runtime; scope: Scope }, image
     async close() {
       await c.remove();
       scope.release(cleanup);
-      await runtime.removeVolume(volume);
-      scope.release(volumeCleanup);
+      await work.remove();
     },
   };
 }

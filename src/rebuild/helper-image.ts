@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { PackageDatabase } from '../packages/types.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { FileIndex } from '../rootfs/file-index.js';
+import { contentSha256, type ContentReader } from '../sources/content-spool.js';
 
 /** A helper image to build through the engine: a Debian base and packages of exact versions. */
 export interface HelperImage {
@@ -56,4 +58,10 @@ export async function ensureHelperImage(runtime: Runtime, helper: HelperImage, l
   log.step(`building the helper image ${helper.tag} from ${helper.base} with ${helper.packages.join(' ')} (once per version)`);
   await runtime.buildImage(dir, helper.tag, {}, signal);
   return { built: true };
+}
+
+/** The sha256 of the file a path resolves to in the image, to hold a helper's copy against; "missing" when it is not a file. */
+export async function imageSha256(index: FileIndex, content: ContentReader, path: string): Promise<string> {
+  const e = index.get(index.resolve(path).real);
+  return e?.kind === 'file' ? contentSha256(content, e) : 'missing';
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,13 @@ import { InternalError } from '../errors.js';
 export interface ContentReader {
   read(entry: FileEntry & { kind: 'file' }, range?: { start: number; length: number }): Promise<Buffer>;
   stream(entry: FileEntry & { kind: 'file' }): Readable;
+}
+
+/** The sha256 of a file's bytes, as hex, streamed from the reader. */
+export async function contentSha256(content: ContentReader, entry: FileEntry & { kind: 'file' }): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of content.stream(entry)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /**

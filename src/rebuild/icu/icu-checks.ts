@@ -1,7 +1,7 @@
 import type { Runtime, VolumeMount } from '../../runtime/runtime.js';
 import type { Scope } from '../../runtime/scope.js';
-import { runOnce } from '../run-once.js';
-import { firstDifference, type RebuildCheck } from '../rebuild-check.js';
+import { compareOutputs } from '../run-once.js';
+import type { RebuildCheck } from '../rebuild-check.js';
 import { CHECKER } from './icu-run.js';
 import { checkedLines } from './icu-data.js';
 
@@ -13,15 +13,11 @@ import { checkedLines } from './icu-data.js';
 export async function icuCheckerCheck(deps: { runtime: Runtime; scope: Scope }, images: { whole: string; rebuilt: string }, mount: VolumeMount, locales: { collations: string[]; data: string[] }): Promise<RebuildCheck> {
   const name = 'locales and collations';
   const all = [...new Set([...locales.collations, ...locales.data])].sort();
-  const run = (image: string) => runOnce(deps, { image, entrypoint: [CHECKER], cmd: all, volumes: [mount] }, 'rebuild-check');
-  const whole = await run(images.whole);
-  const rebuilt = await run(images.rebuilt);
-  if (whole.exitCode !== 0) return { name, passed: false, detail: `the checker failed on the whole-file image (exit code ${whole.exitCode}): ${lastLine(whole.stderr)}` };
-  if (rebuilt.exitCode !== 0) return { name, passed: false, detail: `the checker failed on the rebuilt image (exit code ${rebuilt.exitCode}): ${lastLine(rebuilt.stderr)}` };
-  const diff = firstDifference(checkedLines(whole.stdout, locales), checkedLines(rebuilt.stdout, locales));
-  const version = /^icu \S+ data (\S+)/m.exec(whole.stdout)?.[1];
-  return diff
-    ? { name, passed: false, detail: `differs from the whole-file image: ${diff}` }
+  const r = await compareOutputs(deps, images, { entrypoint: [CHECKER], cmd: all, volumes: [mount] }, (output) => checkedLines(output, locales));
+  if ('failed' in r) return { name, passed: false, detail: r.failed };
+  const version = /^icu \S+ data (\S+)/m.exec(r.whole)?.[1];
+  return r.diff
+    ? { name, passed: false, detail: `differs from the whole-file image: ${r.diff}` }
     : { name, passed: true, detail: `the same as the whole-file image: ${locales.collations.length} collations, ${locales.data.length} locales' dates${version ? `, data version ${version}` : ''}` };
 }
 
@@ -34,8 +30,4 @@ export function icuRetraceCheck(missedItems: readonly string[], missingFiles: re
   // fanotify reports only opens that succeeded: a missed item would not show, so this is said.
   if (!seesFailedOpens) return { name, passed: true, detail: `the same checks open no missing file; items looked for and missed are not visible without strace (the engine grants no SYS_PTRACE), so the locale and collation check is the one that tells` };
   return { name, passed: true, detail: `the same checks look for no item outside the ${keptCount} kept, and open no missing file` };
-}
-
-function lastLine(s: string): string {
-  return s.trim().split('\n').filter(Boolean).pop() ?? '';
 }

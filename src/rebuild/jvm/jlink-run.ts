@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../log.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Scope } from '../../runtime/scope.js';
@@ -14,7 +12,7 @@ import { HelperFailed, openHelper, WORK_DIR } from '../helper-container.js';
 import type { ClassLoadEvidence } from './class-log.js';
 import type { JavaHome } from './java-home.js';
 import { sameBuild, type JdkSource } from './jdk-source.js';
-import { ensureHelperImage } from '../helper-image.js';
+import { ensureHelperImage, imageSha256 } from '../helper-image.js';
 import { moduleSet, packagesByModule, parseJdepsModules } from './module-set.js';
 
 export interface JlinkResult {
@@ -92,7 +90,7 @@ export async function runJlink(input: JlinkInput, deps: { runtime: Runtime; scop
     if (source.kind === 'helper') {
       const sums = parseSha256sum((await helper.exec(['sha256sum', home.modules, home.libjvm], 'sha256sum in the helper')).stdout);
       const check = sameBuild(
-        { modules: await sha256Of(input.index, input.content, home.modules), libjvm: await sha256Of(input.index, input.content, home.libjvm) },
+        { modules: await imageSha256(input.index, input.content, home.modules), libjvm: await imageSha256(input.index, input.content, home.libjvm) },
         { modules: sums.get(home.modules) ?? 'missing', libjvm: sums.get(home.libjvm) ?? 'missing' },
       );
       if (!check.same) {
@@ -160,12 +158,4 @@ export function javaFeature(versionText: string): number {
   const m = /version "(?:1\.)?(\d+)/.exec(versionText);
   if (!m) throw new HelperFailed(`cannot tell the Java version from: ${versionText.trim().split('\n')[0] ?? ''}`);
   return Number(m[1]);
-}
-
-async function sha256Of(index: FileIndex, content: ContentReader, path: string): Promise<string> {
-  const e = index.get(index.resolve(path).real);
-  if (e?.kind !== 'file') return 'missing';
-  const hash = createHash('sha256');
-  await pipeline(content.stream(e), hash);
-  return hash.digest('hex');
 }

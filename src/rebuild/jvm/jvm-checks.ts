@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
-import { labelsFor } from '../../runtime/run-settings.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Scope } from '../../runtime/scope.js';
-import { runOnce } from '../run-once.js';
+import { compareOutputs, runOnce } from '../run-once.js';
+import { filledVolume } from '../helper-container.js';
 import { moduleSet } from './module-set.js';
 import type { ClassLoadEvidence } from './class-log.js';
 import type { JavaHome } from './java-home.js';
-import { firstDifference, type RebuildCheck } from '../rebuild-check.js';
+import type { RebuildCheck } from '../rebuild-check.js';
 
 
 type Deps = { runtime: Runtime; scope: Scope };
@@ -35,33 +35,17 @@ export const CHECKER_DIR = '/.slim-jvm-check';
  * names) must come out the same. The JVM falls back to English or an empty trust store silently.
  */
 export async function checkerCheck(deps: Deps, images: { whole: string; rebuilt: string }, home: JavaHome, checker: Buffer, locales: readonly string[]): Promise<RebuildCheck> {
-  const { runtime, scope } = deps;
-  const volume = `slim-jvm-check-${scope.id}`;
-  const labels = labelsFor(scope.id, 'rebuild-check');
-  await runtime.createVolume(volume, labels);
-  const cleanup = `volume ${volume}`;
-  scope.defer(cleanup, () => runtime.removeVolume(volume));
+  const name = 'trust store and locales';
+  const classes = await filledVolume(deps, images.whole, 'jvm-check', CHECKER_DIR, Readable.from([checker]));
   try {
-    const mount = [{ source: volume, target: CHECKER_DIR, readOnly: false }];
-    const filler = await runtime.create({ image: images.whole, volumes: mount, labels, network: 'none' });
-    try {
-      await filler.putArchive(CHECKER_DIR, Readable.from([checker]));
-    } finally {
-      await filler.remove();
-    }
-    const run = (image: string) => runOnce(deps, { image, entrypoint: [home.launcher], cmd: ['-cp', `${CHECKER_DIR}/chk`, 'SlimJvmCheck', ...locales], volumes: [{ ...mount[0]!, readOnly: true }] }, 'rebuild-check');
-    const whole = await run(images.whole);
-    const rebuilt = await run(images.rebuilt);
-    if (whole.exitCode !== 0) return { name: 'trust store and locales', passed: false, detail: `the checker failed on the whole-file image (exit code ${whole.exitCode}): ${lastLine(whole.stderr)}` };
-    if (rebuilt.exitCode !== 0) return { name: 'trust store and locales', passed: false, detail: `the checker failed on the rebuilt image (exit code ${rebuilt.exitCode}): ${lastLine(rebuilt.stderr)}` };
-    const diff = firstDifference(whole.stdout, rebuilt.stdout);
-    const trust = /^trust (\d+)/m.exec(whole.stdout)?.[1];
-    return diff
-      ? { name: 'trust store and locales', passed: false, detail: `differs from the whole-file image: ${diff}` }
-      : { name: 'trust store and locales', passed: true, detail: `the same as the whole-file image: ${trust !== undefined ? `${trust} trusted certificates` : 'no trust store'}, ${locales.length ? `locales ${locales.join(', ')}` : 'no locale data used'}` };
+    const r = await compareOutputs(deps, images, { entrypoint: [home.launcher], cmd: ['-cp', `${CHECKER_DIR}/chk`, 'SlimJvmCheck', ...locales], volumes: [{ source: classes.name, target: CHECKER_DIR, readOnly: true }] });
+    if ('failed' in r) return { name, passed: false, detail: r.failed };
+    const trust = /^trust (\d+)/m.exec(r.whole)?.[1];
+    return r.diff
+      ? { name, passed: false, detail: `differs from the whole-file image: ${r.diff}` }
+      : { name, passed: true, detail: `the same as the whole-file image: ${trust !== undefined ? `${trust} trusted certificates` : 'no trust store'}, ${locales.length ? `locales ${locales.join(', ')}` : 'no locale data used'}` };
   } finally {
-    await runtime.removeVolume(volume);
-    scope.release(cleanup);
+    await classes.remove();
   }
 }
 
