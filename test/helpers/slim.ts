@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BuildReport } from '../../src/report/report.js';
+import { docker } from './engine.js';
 
 export const SLIM_BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -51,4 +52,34 @@ let nextPort = 20000 + pool * 1000 + Math.floor(Math.random() * 45) * 20;
 /** A port per test, so parallel tests with host networking never collide. */
 export function freePort(): number {
   return nextPort++;
+}
+
+/**
+ * Run `image` as a service on host networking with PORT set to a free port, hand `use` a GET that
+ * retries (every 200 ms, 10 s in all) until the service answers, and remove the container after.
+ */
+export async function whileServing(image: string, use: (get: (path: string) => Promise<string>) => Promise<void>): Promise<void> {
+  const port = freePort();
+  const id = docker(['run', '-d', '--network', 'host', '-e', `PORT=${port}`, image]).trim();
+  const get = async (path: string): Promise<string> => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        return execFileSync('curl', ['-fsS', `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    return '';
+  };
+  try {
+    await use(get);
+  } finally {
+    docker(['rm', '-f', id]);
+  }
+}
+
+/** `slim build IMAGE -t TAG --json` of a service on host networking, PORT a free port, with the smoke check made for that port, without repair. */
+export function buildService(image: string, tag: string, smoke: (port: number) => string, more: string[] = []): Promise<SlimRun> {
+  const port = freePort();
+  return runSlim(['build', image, '-t', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', smoke(port), '--no-repair', '--json', ...more]);
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages, requireEngine } from '../helpers/engine.js';
 import { fixtureTag } from '../helpers/fixtures.js';
-import { freePort, runSlim, type SlimRun } from '../helpers/slim.js';
+import { buildService, whileServing, type SlimRun } from '../helpers/slim.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { Scope } from '../../src/runtime/scope.js';
 import { silentLogger } from '../../src/log.js';
@@ -25,16 +25,12 @@ const work = mkdtempSync(join(tmpdir(), 'slim-rebuild-icu-'));
 /** The app's own test: a German date, Swedish collation (ä and ö after z), a French currency. */
 const smoke = (port: number) =>
   `curl -fsS http://127.0.0.1:${port}/date | grep -qx 'Freitag, 1. März 2024' && curl -fsS http://127.0.0.1:${port}/sort | grep -qx 'a,o,z,ä,ö' && curl -fsS http://127.0.0.1:${port}/number | grep -q '234,50'`;
-const build = (tag: string, more: string[] = []) => {
-  const port = freePort();
-  return runSlim(['build', IMAGE, '-t', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', smoke(port), '--no-repair', '--json', ...more]);
-};
 
 let whole: SlimRun;
 let rebuilt: SlimRun;
 beforeAll(async () => {
   requireEngine();
-  [whole, rebuilt] = await Promise.all([build(WHOLE), build(REBUILT, ['--rebuild', 'icu'])]);
+  [whole, rebuilt] = await Promise.all([buildService(IMAGE, WHOLE, smoke), buildService(IMAGE, REBUILT, smoke, ['--rebuild', 'icu'])]);
 }, 900_000);
 afterAll(() => {
   removeImages([WHOLE, REBUILT, NO_SV]);
@@ -61,26 +57,11 @@ describe('--rebuild icu on Debian\'s Node.js with the system ICU', () => {
   });
 
   it('the rebuilt image answers as the original does: German date, Swedish order, French currency', async () => {
-    const port = freePort();
-    const name = `slim-test-icu-${id}`;
-    docker(['run', '-d', '--name', name, '--network', 'host', '-e', `PORT=${port}`, REBUILT]);
-    try {
-      const get = async (path: string) => {
-        for (let i = 0; i < 50; i++) {
-          try {
-            return execFileSync('curl', ['-fsS', `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
-          } catch {
-            await new Promise((r) => setTimeout(r, 200));
-          }
-        }
-        return '';
-      };
+    await whileServing(REBUILT, async (get) => {
       expect(await get('/date')).toBe('Freitag, 1. März 2024');
       expect(await get('/sort')).toBe('a,o,z,ä,ö');
       expect(await get('/number')).toBe('1\u202f234,50\u00a0€');
-    } finally {
-      docker(['rm', '-f', name]);
-    }
+    });
   });
 });
 
@@ -119,21 +100,8 @@ describe('the ICU checker fails when an item is dropped on purpose (real images)
   });
 
   it('and the app itself sorts Swedish wrong, with no error: why the check exists', async () => {
-    const port = freePort();
-    const name = `slim-test-icu-nosv-${id}`;
-    docker(['run', '-d', '--name', name, '--network', 'host', '-e', `PORT=${port}`, NO_SV]);
-    try {
-      let sorted = '';
-      for (let i = 0; i < 50 && !sorted; i++) {
-        try {
-          sorted = execFileSync('curl', ['-fsS', `http://127.0.0.1:${port}/sort`], { encoding: 'utf8' });
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-      expect(sorted).toBe('a,ä,o,ö,z');
-    } finally {
-      docker(['rm', '-f', name]);
-    }
+    await whileServing(NO_SV, async (get) => {
+      expect(await get('/sort')).toBe('a,ä,o,ö,z');
+    });
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, removeImages, requireEngine } from '../helpers/engine.js';
 import { fixtureTag, hasImage } from '../helpers/fixtures.js';
-import { freePort, runSlim, type SlimRun } from '../helpers/slim.js';
+import { buildService, freePort, runSlim, whileServing, type SlimRun } from '../helpers/slim.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { Scope } from '../../src/runtime/scope.js';
 import { checkerCheck, classSharingCheck, listModules, retraceCheck } from '../../src/rebuild/jvm/jvm-checks.js';
@@ -26,16 +26,12 @@ const work = mkdtempSync(join(tmpdir(), 'slim-rebuild-jvm-'));
 /** The app's own test: a German date (jdk.localedata), SHA-256 and the trust store. */
 const smoke = (port: number) =>
   `curl -fsS http://127.0.0.1:${port}/date | grep -q 'Freitag, 1. März 2024' && curl -fsS "http://127.0.0.1:${port}/sha?s=abc" | grep -q ba7816bf && curl -fsS http://127.0.0.1:${port}/trust | grep -q '^trust [1-9]'`;
-const build = (tag: string, more: string[] = []) => {
-  const port = freePort();
-  return runSlim(['build', IMAGE, '-t', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', smoke(port), '--no-repair', '--json', ...more]);
-};
 
 let whole: SlimRun;
 let rebuilt: SlimRun;
 beforeAll(async () => {
   requireEngine();
-  [whole, rebuilt] = await Promise.all([build(WHOLE), build(REBUILT, ['--rebuild', 'jvm'])]);
+  [whole, rebuilt] = await Promise.all([buildService(IMAGE, WHOLE, smoke), buildService(IMAGE, REBUILT, smoke, ['--rebuild', 'jvm'])]);
 }, 900_000);
 afterAll(() => {
   removeImages([WHOLE, REBUILT, STALE, NO_LOCALE_DATA]);
@@ -66,22 +62,9 @@ describe('--rebuild jvm on a Debian OpenJDK 17 service', () => {
   });
 
   it('the rebuilt image serves the German date, and its JVM starts with class sharing required', async () => {
-    const port = freePort();
-    const name = `slim-test-jvm-${id}`;
-    docker(['run', '-d', '--name', name, '--network', 'host', '-e', `PORT=${port}`, REBUILT]);
-    try {
-      let date = '';
-      for (let i = 0; i < 50 && !date; i++) {
-        try {
-          date = execFileSync('curl', ['-fsS', `http://127.0.0.1:${port}/date`], { encoding: 'utf8' });
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-      expect(date.trim()).toBe('Freitag, 1. März 2024');
-    } finally {
-      docker(['rm', '-f', name]);
-    }
+    await whileServing(REBUILT, async (get) => {
+      expect((await get('/date')).trim()).toBe('Freitag, 1. März 2024');
+    });
     expect(docker(['run', '--rm', '--network', 'none', '--entrypoint', home.launcher, REBUILT, '-Xshare:on', '-Xlog:cds=info', '-version'], {})).toMatch(/Opened archive .*classes\.jsa/);
   });
 
@@ -175,8 +158,7 @@ describe('--rebuild jvm on an image that is a whole JDK, jmods included', () => 
     writeFileSync(join(dir, 'Dockerfile'), `FROM ${helper}\nRUN useradd --uid 1000 --create-home app\nCOPY app.jar /app/app.jar\nUSER app\nCMD ["java", "-jar", "/app/app.jar"]\n`);
     docker(['build', '-q', '-t', source, dir], { env: { DOCKER_BUILDKIT: '0' } });
     try {
-      const port = freePort();
-      const r = await runSlim(['build', source, '-t', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', smoke(port), '--no-repair', '--rebuild', 'jvm', '--json']);
+      const r = await buildService(source, tag, smoke, ['--rebuild', 'jvm']);
       expect(r.code, r.stderr).toBe(0);
       const step = r.report!.rebuild![0]!;
       expect(step, r.stderr).toMatchObject({ applied: true, detail: expect.objectContaining({ jmods: `the image's own ${HOME}/jmods` }) });
@@ -215,9 +197,8 @@ describe('Ctrl-C while --rebuild jvm runs its helper', () => {
 
 describe('--rebuild jvm where there is nothing to rebuild', () => {
   it('keeps the image as it is, exit 0, and says why in the report', async () => {
-    const port = freePort();
     const tag = `slim-test/python-http:norebuild-${id}`;
-    const r = await runSlim(['build', fixtureTag('python-http'), '-t', tag, '--network', 'host', '-e', `PORT=${port}`, '--smoke', `curl -fsS http://127.0.0.1:${port}/health`, '--no-repair', '--rebuild', 'jvm', '--json']);
+    const r = await buildService(fixtureTag('python-http'), tag, (port) => `curl -fsS http://127.0.0.1:${port}/health`, ['--rebuild', 'jvm']);
     try {
       expect(r.code, r.stderr).toBe(0);
       expect(r.report!.rebuild).toEqual([expect.objectContaining({ target: 'jvm', applied: false, reason: 'the slim image holds no Java runtime image (a lib/modules next to lib/server/libjvm.so and bin/java)', removedBytes: 0 })]);
